@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command (README Quick start, and what .ci/run calls): installs the pinned tools,
+# starts moto on loopback for the AWS adapter tests, then checks formatting and lints and
+# runs every test in the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+[ "${CI:-}" = "true" ] && export CARGO_INCREMENTAL=0
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools (pinned, project-local)"
+scripts/tools.sh
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "moto (AWS API on loopback)"
+# shellcheck source=scripts/moto.sh
+source scripts/moto.sh
+
+step "tests"
+cargo test --workspace --locked

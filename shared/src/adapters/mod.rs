@@ -1,0 +1,2 @@
+//! Adapters implementing the ports: `aws` (DynamoDB, SQS, Secrets Manager) and
+//! `embedded` (in-process, file-backed).

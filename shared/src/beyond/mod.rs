@@ -1,0 +1,1 @@
+//! The ePages Beyond REST API client: typed, lenient models and a retrying HTTP client.

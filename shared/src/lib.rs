@@ -1,0 +1,8 @@
+//! epages-sync library: the Beyond API client, domain types and pure decision logic,
+//! message contracts, and the ports (traits) for state and queues with their AWS and
+//! embedded adapters. Lambda binaries and the CLI are thin shells around this crate.
+
+pub mod adapters;
+pub mod beyond;
+pub mod domain;
+pub mod ports;

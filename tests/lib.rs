@@ -1,0 +1,1 @@
+//! Test support lives in `it/`; this library is empty on purpose.
