@@ -1,1 +1,3 @@
 //! The ePages Beyond REST API client: typed, lenient models and a retrying HTTP client.
+
+pub mod model;
