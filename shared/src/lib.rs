@@ -4,5 +4,6 @@
 
 pub mod adapters;
 pub mod beyond;
+pub mod contracts;
 pub mod domain;
 pub mod ports;

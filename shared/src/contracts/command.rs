@@ -1,0 +1,1 @@
+//! Commands Afosto sends to be applied to an ePages shop.

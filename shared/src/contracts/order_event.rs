@@ -1,0 +1,1 @@
+//! Order events emitted for Afosto from what ePages shows.
