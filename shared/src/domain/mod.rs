@@ -1,1 +1,8 @@
 //! Domain types and pure decision logic.
+
+pub mod activity;
+pub mod order_ledger;
+pub mod poll_state;
+pub mod stock_mark;
+pub mod tenant;
+pub mod tokens;

@@ -1,0 +1,212 @@
+//! Creates the tables and queues of docs/STATE.md: for tests and local runs against moto
+//! (production resources come from template.yaml). Table and key definitions come from
+//! [`super::keys`], the same constants the adapters use.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use super::error::sdk_error;
+use super::keys::{EXPIRES_AT, GSI1, GSI1_PK, GSI1_SK, PK, SK};
+use crate::ports::StoreError;
+
+fn build_error(what: &'static str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::invalid(what, error.to_string())
+}
+
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .map_err(|e| build_error("key schema", e))
+}
+
+fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| build_error("attribute definition", e))
+}
+
+/// Creates a table with the project's layout: `pk`/`sk` strings, the `gsi1` index on
+/// `gsi1pk`/`gsi1sk` (projection ALL), on-demand billing, TTL on `expires_at`. The state
+/// table and the activity table share it.
+pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), StoreError> {
+    let index = GlobalSecondaryIndex::builder()
+        .index_name(GSI1)
+        .key_schema(key(GSI1_PK, KeyType::Hash)?)
+        .key_schema(key(GSI1_SK, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| build_error("index", e))?;
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(PK, KeyType::Hash)?)
+        .key_schema(key(SK, KeyType::Range)?)
+        .attribute_definitions(string_attribute(PK)?)
+        .attribute_definitions(string_attribute(SK)?)
+        .attribute_definitions(string_attribute(GSI1_PK)?)
+        .attribute_definitions(string_attribute(GSI1_SK)?)
+        .global_secondary_indexes(index)
+        .send()
+        .await
+        .map_err(|e| sdk_error("CreateTable", e))?;
+    wait_until_active(client, name).await?;
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(EXPIRES_AT)
+                .enabled(true)
+                .build()
+                .map_err(|e| build_error("ttl", e))?,
+        )
+        .send()
+        .await
+        .map_err(|e| sdk_error("UpdateTimeToLive", e))?;
+    Ok(())
+}
+
+async fn wait_until_active(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+) -> Result<(), StoreError> {
+    // Real DynamoDB takes seconds; moto is immediate. Two minutes is plenty either way.
+    for _ in 0..240 {
+        let output = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeTable", e))?;
+        if output
+            .table
+            .and_then(|t| t.table_status)
+            .is_some_and(|status| status == TableStatus::Active)
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(StoreError::Unprocessed {
+        operation: "wait for table ACTIVE",
+        remaining: 1,
+        attempts: 240,
+    })
+}
+
+/// A source queue and its dead-letter queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuePair {
+    pub queue_url: String,
+    pub dead_letter_url: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct QueueSpec {
+    /// Without `.fifo`; it is added for FIFO queues. The DLQ is `{name}-dlq`.
+    pub name: String,
+    pub fifo: bool,
+    pub content_based_deduplication: bool,
+    pub visibility_timeout: Duration,
+    pub max_receive_count: u32,
+}
+
+impl QueueSpec {
+    pub fn standard(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            fifo: false,
+            content_based_deduplication: false,
+            visibility_timeout: Duration::from_secs(30),
+            max_receive_count: 5,
+        }
+    }
+
+    pub fn fifo(name: impl Into<String>) -> Self {
+        Self {
+            fifo: true,
+            ..Self::standard(name)
+        }
+    }
+}
+
+async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    attributes: Vec<(QueueAttributeName, String)>,
+) -> Result<String, StoreError> {
+    let mut request = client.create_queue().queue_name(name);
+    for (attribute, value) in attributes {
+        request = request.attributes(attribute, value);
+    }
+    let output = request
+        .send()
+        .await
+        .map_err(|e| sdk_error("CreateQueue", e))?;
+    output
+        .queue_url
+        .ok_or_else(|| StoreError::corrupt("CreateQueue", "returned no queue url"))
+}
+
+/// Creates the DLQ, then the queue with a redrive policy pointing at it.
+pub async fn create_queue_pair(
+    client: &aws_sdk_sqs::Client,
+    spec: &QueueSpec,
+) -> Result<QueuePair, StoreError> {
+    let suffix = if spec.fifo { ".fifo" } else { "" };
+    let mut common = Vec::new();
+    if spec.fifo {
+        common.push((QueueAttributeName::FifoQueue, "true".to_owned()));
+        if spec.content_based_deduplication {
+            common.push((
+                QueueAttributeName::ContentBasedDeduplication,
+                "true".to_owned(),
+            ));
+        }
+    }
+    let dead_letter_url = create_queue(
+        client,
+        &format!("{}-dlq{suffix}", spec.name),
+        common.clone(),
+    )
+    .await?;
+    let dead_letter_arn = client
+        .get_queue_attributes()
+        .queue_url(&dead_letter_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| sdk_error("GetQueueAttributes", e))?
+        .attributes
+        .and_then(|mut attributes| attributes.remove(&QueueAttributeName::QueueArn))
+        .ok_or_else(|| StoreError::corrupt("GetQueueAttributes", "returned no QueueArn"))?;
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dead_letter_arn,
+        "maxReceiveCount": spec.max_receive_count,
+    });
+    let mut attributes = common;
+    attributes.push((QueueAttributeName::RedrivePolicy, redrive.to_string()));
+    attributes.push((
+        QueueAttributeName::VisibilityTimeout,
+        spec.visibility_timeout.as_secs().to_string(),
+    ));
+    let queue_url = create_queue(client, &format!("{}{suffix}", spec.name), attributes).await?;
+    Ok(QueuePair {
+        queue_url,
+        dead_letter_url,
+    })
+}
