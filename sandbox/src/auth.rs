@@ -172,10 +172,11 @@ impl TokenStore {
             AccessGrant {
                 shop: shop.name.clone(),
                 scopes: scopes.clone(),
-                expires_at: now
-                    + Duration::seconds(
-                        i64::try_from(shop.token_lifetime_secs).unwrap_or(i64::MAX / 1_000),
-                    ),
+                expires_at: i64::try_from(shop.token_lifetime_secs)
+                    .ok()
+                    .and_then(Duration::try_seconds)
+                    .and_then(|lifetime| now.checked_add_signed(lifetime))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
             },
         );
         let refresh_token = with_refresh.then(|| {

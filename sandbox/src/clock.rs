@@ -40,7 +40,12 @@ impl SandboxClock {
     /// against exactly the stored value.
     pub fn now(&self) -> DateTime<Utc> {
         let now = match self.mode() {
-            ClockMode::Real { offset_ms } => Utc::now() + Duration::milliseconds(offset_ms),
+            ClockMode::Real { offset_ms } => {
+                let real = Utc::now();
+                Duration::try_milliseconds(offset_ms)
+                    .and_then(|offset| real.checked_add_signed(offset))
+                    .unwrap_or(real)
+            }
             ClockMode::Frozen { at } => at,
         };
         now.trunc_subsecs(3)
@@ -78,7 +83,9 @@ impl SandboxClock {
             ClockMode::Real { offset_ms } => ClockMode::Real {
                 offset_ms: offset_ms.saturating_add(by.num_milliseconds()),
             },
-            ClockMode::Frozen { at } => ClockMode::Frozen { at: at + by },
+            ClockMode::Frozen { at } => ClockMode::Frozen {
+                at: at.checked_add_signed(by).unwrap_or(at),
+            },
         };
         drop(mode);
         self.now()

@@ -155,13 +155,23 @@ impl Core {
         Ok(())
     }
 
-    /// Runs `f` on one shop under the lock.
+    /// Runs `f` on one shop under the lock, at the sandbox clock's now.
     pub fn with_shop<R>(
         &self,
         shop: &str,
         f: impl FnOnce(&mut Shop, DateTime<Utc>) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
-        let now = self.clock.now();
+        self.with_shop_at(shop, None, f)
+    }
+
+    /// Runs `f` on one shop under the lock, at `at` (seeds back-date orders) or now.
+    pub fn with_shop_at<R>(
+        &self,
+        shop: &str,
+        at: Option<DateTime<Utc>>,
+        f: impl FnOnce(&mut Shop, DateTime<Utc>) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        let now = at.unwrap_or_else(|| self.clock.now());
         let mut state = self.lock();
         let shop = state
             .shops
@@ -188,8 +198,18 @@ impl Core {
 
     /// `POST /orders`: creates the order, takes its stock and announces `order.created`.
     pub fn create_order(self: &Arc<Self>, shop: &str, body: &Value) -> Result<m::Order, ApiError> {
+        self.create_order_at(shop, body, None)
+    }
+
+    /// [`Core::create_order`] at a given time (default now).
+    pub fn create_order_at(
+        self: &Arc<Self>,
+        shop: &str,
+        body: &Value,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<m::Order, ApiError> {
         let root = self.api_root(shop);
-        let (model, deliveries) = self.with_shop(shop, |shop, now| {
+        let (model, deliveries) = self.with_shop_at(shop, at, |shop, now| {
             let number = shop.next_order_number.to_string();
             let new = build_order(body, &shop.catalog, number.clone(), now)?;
             if new.order.order_number == number {
@@ -216,8 +236,19 @@ impl Core {
         order_id: Uuid,
         f: impl FnOnce(&mut Order, DateTime<Utc>) -> Result<R, ApiError>,
     ) -> Result<(R, m::Order), ApiError> {
+        self.update_order_at(shop, order_id, None, f)
+    }
+
+    /// [`Core::update_order`] at a given time (default now).
+    pub fn update_order_at<R>(
+        self: &Arc<Self>,
+        shop: &str,
+        order_id: Uuid,
+        at: Option<DateTime<Utc>>,
+        f: impl FnOnce(&mut Order, DateTime<Utc>) -> Result<R, ApiError>,
+    ) -> Result<(R, m::Order), ApiError> {
         let root = self.api_root(shop);
-        let (result, model, deliveries) = self.with_shop(shop, |shop, now| {
+        let (result, model, deliveries) = self.with_shop_at(shop, at, |shop, now| {
             let current = shop
                 .orders
                 .get(&order_id)

@@ -5,6 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
+use shared::beyond::model as m;
 
 /// A Beyond API error response. Handlers return it; it renders itself.
 #[derive(Debug, Clone)]
@@ -25,7 +26,6 @@ pub enum ErrorBody {
     OAuth {
         error: String,
         description: String,
-        scope: Option<String>,
     },
 }
 
@@ -48,7 +48,6 @@ impl ApiError {
             body: ErrorBody::OAuth {
                 error: error.to_owned(),
                 description: description.into(),
-                scope: None,
             },
             headers: Vec::new(),
         }
@@ -126,30 +125,25 @@ impl ApiError {
         }
     }
 
+    /// The body, serialized through the shared Beyond error models.
     pub fn to_json(&self) -> Value {
-        match &self.body {
+        let body = match &self.body {
             ErrorBody::Beyond {
                 error_id,
                 message,
                 details,
-            } => json!({
-                "errorId": error_id,
-                "details": details,
-                "message": message,
-                "traceId": trace_id(),
+            } => serde_json::to_value(m::ApiErrorBody {
+                error_id: Some(error_id.clone()),
+                details: serde_json::from_value(Value::Object(details.clone())).unwrap_or_default(),
+                message: Some(message.clone()),
+                trace_id: Some(trace_id()),
             }),
-            ErrorBody::OAuth {
-                error,
-                description,
-                scope,
-            } => {
-                let mut body = json!({ "error": error, "error_description": description });
-                if let (Some(scope), Some(object)) = (scope, body.as_object_mut()) {
-                    object.insert("scope".to_owned(), Value::String(scope.clone()));
-                }
-                body
-            }
-        }
+            ErrorBody::OAuth { error, description } => serde_json::to_value(m::OAuthErrorBody {
+                error: error.clone(),
+                error_description: Some(description.clone()),
+            }),
+        };
+        body.unwrap_or(Value::Null)
     }
 }
 
@@ -173,3 +167,15 @@ impl IntoResponse for ApiError {
 fn trace_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let message = match &self.body {
+            ErrorBody::Beyond { message, .. } => message,
+            ErrorBody::OAuth { description, .. } => description,
+        };
+        write!(f, "{} {}: {message}", self.status.as_u16(), self.error_id())
+    }
+}
+
+impl std::error::Error for ApiError {}

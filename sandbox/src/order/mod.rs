@@ -5,6 +5,7 @@
 
 pub mod create;
 pub mod machine;
+pub mod query;
 pub mod render;
 pub mod status;
 
