@@ -3,5 +3,6 @@
 //! are first proven against the spec's own examples.
 
 mod operations;
+mod sandbox_walk;
 mod spec;
 mod spec_examples;
