@@ -431,6 +431,7 @@ fn charge_line(raw: &Value) -> ChargeLine {
     ChargeLine {
         raw: raw.as_object().cloned().unwrap_or_default(),
         price,
+        refunded: Decimal::ZERO,
         tax_class,
         tax_rate,
     }

@@ -13,9 +13,9 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::{
-    CancelProcess, Fulfilment, MoneyProcess, Order, OrderEvent, PickupProcess, PickupProcessStatus,
-    ProcessLine, ProcessPaymentStatus, RefundPolicy, ReturnLine, ReturnProcess, ReturnStatus,
-    ShippingProcess, ShippingProcessStatus, ShippingStatus,
+    CancelProcess, ChargeLine, Fulfilment, MoneyProcess, Order, OrderEvent, PickupProcess,
+    PickupProcessStatus, ProcessLine, ProcessPaymentStatus, RefundPolicy, ReturnLine,
+    ReturnProcess, ReturnStatus, ShippingProcess, ShippingProcessStatus, ShippingStatus,
 };
 use crate::error::ApiError;
 use crate::money::money;
@@ -350,7 +350,7 @@ impl Order {
             details,
             Vec::new(),
         );
-        self.settle(grand_total_before, Decimal::ZERO, comment, now);
+        self.settle(grand_total_before, comment, now);
         Ok(())
     }
 
@@ -421,7 +421,7 @@ impl Order {
             details,
             vec![("cancel-process", format!("processes/cancelations/{id}"))],
         );
-        self.settle(grand_total_before, Decimal::ZERO, comment, now);
+        self.settle(grand_total_before, comment, now);
         Ok(id)
     }
 
@@ -461,11 +461,35 @@ impl Order {
                 format!("The pickup process {pickup} does not belong to this order."),
             ));
         }
+        for (refund, charge, field) in [
+            (
+                request.shipping_price_refund,
+                &self.shipping_line,
+                "shippingPriceRefund",
+            ),
+            (
+                request.pickup_price_refund,
+                &self.pickup_line,
+                "pickupPriceRefund",
+            ),
+        ] {
+            let Some(refund) = refund else { continue };
+            let open = charge
+                .as_ref()
+                .map_or(Decimal::ZERO, ChargeLine::open_price);
+            if refund < Decimal::ZERO || refund > open {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "cannot-create-return-process",
+                    format!("The {field} of {refund} exceeds the price still charged ({open})."),
+                ));
+            }
+        }
         if self.refund_policy == RefundPolicy::FullRefundOnly {
             let shipping_price = self
                 .shipping_line
                 .as_ref()
-                .map_or(Decimal::ZERO, |l| l.price);
+                .map_or(Decimal::ZERO, ChargeLine::open_price);
             let shipping_refunded =
                 shipping_price.is_zero() || request.shipping_price_refund == Some(shipping_price);
             if !shipping_refunded
@@ -548,8 +572,16 @@ impl Order {
                     .collect(),
             ),
         );
-        let extra_refund = request.shipping_price_refund.unwrap_or_default()
-            + request.pickup_price_refund.unwrap_or_default();
+        // Refunded shipping or pickup costs are no longer charged.
+        if let (Some(line), Some(refund)) =
+            (self.shipping_line.as_mut(), request.shipping_price_refund)
+        {
+            line.refunded += refund;
+        }
+        if let (Some(line), Some(refund)) = (self.pickup_line.as_mut(), request.pickup_price_refund)
+        {
+            line.refunded += refund;
+        }
         self.returns.push(process);
         self.event(
             now,
@@ -559,12 +591,7 @@ impl Order {
             details,
             vec![("return-process", format!("processes/returns/{id}"))],
         );
-        self.settle(
-            grand_total_before,
-            extra_refund,
-            request.comment.clone(),
-            now,
-        );
+        self.settle(grand_total_before, request.comment.clone(), now);
         Ok(id)
     }
 
@@ -635,18 +662,12 @@ impl Order {
         Ok(id)
     }
 
-    /// After pieces were canceled or returned: a paid order gets (or extends) a refund for
-    /// the lower total plus any explicit price refunds; an unpaid order's pending payment is
+    /// After pieces were canceled or returned (or shipping costs refunded): a paid order gets
+    /// (or extends) a refund over the drop of the grand total; an unpaid order's pending payment is
     /// voided and replaced by one over the new total (as Beyond's processes example shows).
-    fn settle(
-        &mut self,
-        grand_total_before: Decimal,
-        extra_refund: Decimal,
-        comment: Option<String>,
-        now: DateTime<Utc>,
-    ) {
+    fn settle(&mut self, grand_total_before: Decimal, comment: Option<String>, now: DateTime<Utc>) {
         let grand_total_after = self.totals().grand_total;
-        let reduction = grand_total_before - grand_total_after + extra_refund;
+        let reduction = grand_total_before - grand_total_after;
         let paid = self
             .payments
             .iter()

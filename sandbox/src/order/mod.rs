@@ -5,6 +5,8 @@
 
 pub mod create;
 pub mod machine;
+#[cfg(test)]
+mod machine_tests;
 pub mod query;
 pub mod render;
 pub mod status;
@@ -216,8 +218,17 @@ pub struct OrderEvent {
 pub struct ChargeLine {
     pub raw: Map<String, Value>,
     pub price: Decimal,
+    /// Refunded by returns (`shippingPriceRefund`, `pickupPriceRefund`).
+    pub refunded: Decimal,
     pub tax_class: String,
     pub tax_rate: Decimal,
+}
+
+impl ChargeLine {
+    /// The part of the price still charged.
+    pub fn open_price(&self) -> Decimal {
+        self.price - self.refunded
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -255,6 +266,13 @@ pub struct Order {
     pub refunds: Vec<MoneyProcess>,
     /// Oldest first.
     pub events: Vec<OrderEvent>,
+}
+
+/// Which charge prices totals use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChargesAt {
+    Initial,
+    Current,
 }
 
 /// Tax per `(taxClass, taxRate)`.
@@ -297,24 +315,24 @@ impl Order {
     /// pickup and payment charges drop to zero as well (Beyond's cancel example shows a
     /// grand total of 0).
     pub fn totals(&self) -> Totals {
-        let canceled = self.canceled();
-        self.compute_totals(|line| line.quantity(), !canceled)
+        self.compute_totals(|line| line.quantity(), ChargesAt::Current)
     }
 
     pub fn initial_totals(&self) -> Totals {
-        self.compute_totals(|line| line.initial_quantity, true)
+        self.compute_totals(|line| line.initial_quantity, ChargesAt::Initial)
     }
 
-    /// The current price of a charge line (zero once the order is canceled).
+    /// The current price of a charge line: minus refunds, zero once the order is canceled.
     pub fn charge_price(&self, charge: &ChargeLine) -> Decimal {
         if self.canceled() {
             Decimal::ZERO
         } else {
-            charge.price
+            charge.open_price()
         }
     }
 
-    fn compute_totals(&self, quantity: impl Fn(&LineItem) -> u32, with_charges: bool) -> Totals {
+    fn compute_totals(&self, quantity: impl Fn(&LineItem) -> u32, charges_at: ChargesAt) -> Totals {
+        let canceled = self.canceled();
         let mut taxes = TaxSummary::new();
         let mut subtotal = Decimal::ZERO;
         for line in &self.lines {
@@ -325,13 +343,16 @@ impl Order {
                 .or_default() += tax_of(self.tax_model, amount, line.tax_rate);
         }
         let mut charges = Decimal::ZERO;
-        if with_charges {
-            for charge in self.charge_lines() {
-                charges += charge.price;
-                *taxes
-                    .entry((charge.tax_class.clone(), charge.tax_rate))
-                    .or_default() += tax_of(self.tax_model, charge.price, charge.tax_rate);
-            }
+        for charge in self.charge_lines() {
+            let price = match charges_at {
+                ChargesAt::Initial => charge.price,
+                ChargesAt::Current if canceled => Decimal::ZERO,
+                ChargesAt::Current => charge.open_price(),
+            };
+            charges += price;
+            *taxes
+                .entry((charge.tax_class.clone(), charge.tax_rate))
+                .or_default() += tax_of(self.tax_model, price, charge.tax_rate);
         }
         let tax_total: Decimal = taxes.values().copied().sum();
         let (grand_total, net_total) = match self.tax_model {

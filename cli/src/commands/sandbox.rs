@@ -1,0 +1,137 @@
+//! `epages-sync sandbox`: starts the emulated Beyond shop, loads a seed (the built-in demo
+//! seed unless `--seed` is given), prints every shop's API URL and app credentials, and
+//! serves until Ctrl-C.
+//!
+//! The sandbox has no real authentication on its admin API, so it refuses to listen on a
+//! non-loopback address unless `--allow-remote` is given.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use sandbox::seed::{self, Seed};
+use sandbox::{Sandbox, SandboxError};
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// Seed file (JSON, see sandbox/README.md); the built-in demo seed when absent.
+    #[arg(long)]
+    pub seed: Option<PathBuf>,
+    /// Allow a non-loopback listen address (the admin API is unauthenticated).
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxCommandError {
+    #[error(
+        "refusing to listen on {0}: the sandbox admin API has no authentication; use a loopback address or pass --allow-remote"
+    )]
+    RemoteListen(SocketAddr),
+    #[error("cannot read the seed file {path}")]
+    ReadSeed {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid seed file {path}")]
+    ParseSeed {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the built-in demo seed is invalid")]
+    DemoSeed(#[source] serde_json::Error),
+    #[error("cannot start the sandbox")]
+    Sandbox(#[from] SandboxError),
+    #[error("cannot wait for Ctrl-C")]
+    Signal(#[source] std::io::Error),
+}
+
+/// Whether the address may be used without `--allow-remote`.
+pub fn listen_allowed(listen: SocketAddr, allow_remote: bool) -> Result<(), SandboxCommandError> {
+    if listen.ip().is_loopback() || allow_remote {
+        Ok(())
+    } else {
+        Err(SandboxCommandError::RemoteListen(listen))
+    }
+}
+
+fn load_seed(path: Option<&PathBuf>) -> Result<Seed, SandboxCommandError> {
+    match path {
+        None => seed::parse(seed::DEMO_SEED).map_err(SandboxCommandError::DemoSeed),
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| SandboxCommandError::ReadSeed {
+                    path: path.clone(),
+                    source,
+                })?;
+            seed::parse(&text).map_err(|source| SandboxCommandError::ParseSeed {
+                path: path.clone(),
+                source,
+            })
+        }
+    }
+}
+
+pub async fn run(args: SandboxArgs) -> Result<(), SandboxCommandError> {
+    listen_allowed(args.listen, args.allow_remote)?;
+    let seed = load_seed(args.seed.as_ref())?;
+    let sandbox = Sandbox::start(args.listen).await?;
+    let report = sandbox.seed(&seed)?;
+
+    println!("ePages Beyond sandbox listening on {}", sandbox.base_url());
+    println!("admin API: {}/_sandbox/", sandbox.base_url());
+    for shop in &seed.shops {
+        let orders = report
+            .orders
+            .values()
+            .filter(|o| o.shop == shop.name)
+            .count();
+        println!();
+        println!("shop {}", shop.name);
+        println!("  API URL:       {}", sandbox.shop_api_url(&shop.name));
+        println!("  client id:     {}", shop.client_id);
+        // The sandbox's own demo credentials: printing them is the point of this command.
+        println!("  client secret: {}", shop.client_secret);
+        println!("  products:      {}", shop.products.len());
+        println!("  orders:        {orders}");
+    }
+    println!();
+    println!("Press Ctrl-C to stop.");
+
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(SandboxCommandError::Signal)?;
+    println!("stopping the sandbox");
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_addresses_need_the_flag() {
+        let loopback: SocketAddr = "127.0.0.1:8787".parse().unwrap_or_else(|e| panic!("{e}"));
+        let v6: SocketAddr = "[::1]:8787".parse().unwrap_or_else(|e| panic!("{e}"));
+        let any: SocketAddr = "0.0.0.0:8787".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert!(listen_allowed(loopback, false).is_ok());
+        assert!(listen_allowed(v6, false).is_ok());
+        assert!(matches!(
+            listen_allowed(any, false),
+            Err(SandboxCommandError::RemoteListen(_))
+        ));
+        assert!(listen_allowed(any, true).is_ok());
+    }
+
+    #[test]
+    fn the_demo_seed_parses() {
+        let seed = load_seed(None);
+        assert!(seed.is_ok_and(|seed| !seed.shops.is_empty()));
+    }
+}
