@@ -4,7 +4,8 @@
 
 moto_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 moto_log=$(mktemp -t moto.XXXXXX.log)
-.venv-tools/bin/moto_server -H 127.0.0.1 -p "$moto_port" >"$moto_log" 2>&1 &
+# scripts/moto_server.py: moto_server with DynamoDB's atomic conditional writes restored.
+.venv-tools/bin/python scripts/moto_server.py -H 127.0.0.1 -p "$moto_port" >"$moto_log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
 

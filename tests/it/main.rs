@@ -1,3 +1,5 @@
 //! The one integration-test binary: every cross-crate and end-to-end test is a module here,
 //! so the workspace links a single test executable.
 mod conformance;
+mod ports;
+mod support;

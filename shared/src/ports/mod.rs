@@ -18,6 +18,9 @@ pub mod stock_marks;
 pub mod tenants;
 pub mod tokens;
 
+/// Implement ports with `#[shared::ports::async_trait]` without a direct dependency.
+pub use async_trait::async_trait;
+
 pub use activity::ActivityLog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;

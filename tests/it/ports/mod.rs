@@ -1,0 +1,13 @@
+//! Contract suites of the state and queue ports: each contract is written once against the
+//! trait and runs on the embedded adapter (temp directory) and the AWS adapter (moto).
+//! Run: `scripts/tools.sh && source scripts/moto.sh && cargo test -p epages-sync-tests --test it ports`.
+
+mod activity;
+mod idempotency;
+mod order_ledger;
+mod poll_state;
+mod queues;
+mod secrets;
+mod stock_marks;
+mod tenants;
+mod tokens;
