@@ -246,6 +246,8 @@ async fn dead_letters_after_max_receive_count_and_replays(make: MakePair) {
     let peeked = peek(dead_letters, 10).await.expect("peek");
     assert_eq!(peeked.len(), 1);
     assert_eq!(peeked[0].body, "poison");
+    // The count carries over into the dead-letter queue (two tries, then this peek).
+    assert_eq!(peeked[0].receive_count, 3);
     assert_eq!(
         peeked[0].attributes.get("kind").map(String::as_str),
         Some("cancel")

@@ -181,7 +181,7 @@ impl EmbeddedQueue {
     }
 
     /// Appends a message with the next sequence number.
-    fn push(file: &mut QueueFile, draft: Draft) -> &StoredMessage {
+    fn push(file: &mut QueueFile, draft: Draft) -> &mut StoredMessage {
         file.next_sequence += 1;
         file.messages.push(StoredMessage {
             message_id: draft.message_id,
@@ -197,17 +197,19 @@ impl EmbeddedQueue {
             first_received_at: None,
             receipt: None,
         });
-        &file.messages[file.messages.len() - 1]
+        let last = file.messages.len() - 1;
+        &mut file.messages[last]
     }
 
-    /// Takes messages redriven from a source queue. They keep their id, body, attributes
-    /// and group; the receive count starts again at 0, as in SQS.
+    /// Takes messages redriven from a source queue. They keep their id, body, attributes,
+    /// group, sent time and receive count (as moto does; counting on in the dead-letter
+    /// queue shows how often a message was tried).
     async fn accept_dead_letters(&self, messages: Vec<StoredMessage>) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.file
             .update(|file| {
                 for message in messages {
-                    Self::push(
+                    let moved = Self::push(
                         file,
                         Draft {
                             message_id: message.message_id,
@@ -219,6 +221,8 @@ impl EmbeddedQueue {
                             visible_at: now,
                         },
                     );
+                    moved.receive_count = message.receive_count;
+                    moved.first_received_at = message.first_received_at;
                 }
                 Ok(Mutation::Changed(()))
             })
