@@ -105,6 +105,9 @@ fn error_of<T: std::fmt::Debug>(result: Result<T, ApiError>) -> (StatusCode, Str
     }
 }
 
+/// One operation applied at a given instant.
+type Step<'a> = dyn Fn(&mut Order, chrono::DateTime<Utc>) -> Result<(), ApiError> + 'a;
+
 fn event_types(order: &Order) -> Vec<&str> {
     order.events.iter().map(|e| e.event_type.as_str()).collect()
 }
@@ -491,15 +494,13 @@ fn every_change_appends_an_event_and_bumps_updated_at() {
     let mut order = order();
     let (a, _) = ids(&order);
     let mut at = order.updated_at;
-    let mut step =
-        |order: &mut Order,
-         f: &dyn Fn(&mut Order, chrono::DateTime<Utc>) -> Result<(), ApiError>| {
-            at += Duration::seconds(1);
-            let events = order.events.len();
-            assert!(f(order, at).is_ok());
-            assert!(order.events.len() > events);
-            assert_eq!(order.updated_at, at);
-        };
+    let mut step = |order: &mut Order, f: &Step<'_>| {
+        at += Duration::seconds(1);
+        let events = order.events.len();
+        assert!(f(order, at).is_ok());
+        assert!(order.events.len() > events);
+        assert_eq!(order.updated_at, at);
+    };
     step(&mut order, &|o, now| o.mark_paid(None, now).map(|_| ()));
     step(&mut order, &|o, now| {
         o.create_shipping(
