@@ -1,6 +1,7 @@
 //! Domain types and pure decision logic.
 
 pub mod activity;
+pub mod command_plan;
 pub mod order_ledger;
 pub mod poll_state;
 pub mod stock_mark;

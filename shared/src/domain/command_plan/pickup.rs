@@ -1,0 +1,130 @@
+//! `ready_for_pickup` and `picked_up`: a click & collect order has at most one pickup
+//! process, always for the whole order (Beyond answers 409 to a second one), so the
+//! process's existence and status say everything.
+
+use super::{Plan, PlanError, PlannedCall, ProcessTarget, check_order, lines};
+use crate::beyond::model::{
+    CreatePickupProcess, MarkPickedUp, Order, OrderProcesses, PickupProcess, PickupProcessStatus,
+};
+use crate::contracts::command::{CommandType, PickupCommand};
+
+pub fn plan_ready_for_pickup(
+    order: &Order,
+    processes: &OrderProcesses,
+    command: &PickupCommand,
+) -> Result<Plan, PlanError> {
+    let existing = pickup_process(order, processes, command, CommandType::ReadyForPickup)?;
+    if existing.is_some() || handed_over(order) {
+        return Ok(Plan::already_in_effect(Vec::new()));
+    }
+    if lines::fully_canceled(order) {
+        return Err(PlanError::OrderCanceled {
+            command_type: CommandType::ReadyForPickup,
+        });
+    }
+    Ok(Plan::from_calls(
+        vec![PlannedCall::CreatePickupProcess(CreatePickupProcess {
+            comment: comment(command),
+            send_mail: command.notify_customer,
+            create_packing_slip: None,
+        })],
+        Vec::new(),
+    ))
+}
+
+pub fn plan_picked_up(
+    order: &Order,
+    processes: &OrderProcesses,
+    command: &PickupCommand,
+) -> Result<Plan, PlanError> {
+    let existing = pickup_process(order, processes, command, CommandType::PickedUp)?;
+    let mark = |process| PlannedCall::MarkPickedUp {
+        process,
+        body: MarkPickedUp {
+            comment: comment(command),
+            send_mail: command.notify_customer,
+        },
+    };
+    match existing.map(|p| (p, &p.status)) {
+        Some((_, PickupProcessStatus::PickedUp)) => Ok(Plan::already_in_effect(Vec::new())),
+        Some((process, PickupProcessStatus::ReadyForPickup)) => {
+            if lines::fully_canceled(order) {
+                return Err(PlanError::OrderCanceled {
+                    command_type: CommandType::PickedUp,
+                });
+            }
+            Ok(Plan::from_calls(
+                vec![mark(ProcessTarget::Existing(process.id))],
+                Vec::new(),
+            ))
+        }
+        Some((process, PickupProcessStatus::Other(status))) => {
+            Err(PlanError::UnknownProcessStatus {
+                process_id: process.id,
+                status: status.clone(),
+            })
+        }
+        None if picked_up_everything(order) => Ok(Plan::already_in_effect(Vec::new())),
+        None => {
+            if lines::fully_canceled(order) {
+                return Err(PlanError::OrderCanceled {
+                    command_type: CommandType::PickedUp,
+                });
+            }
+            // Collected without a "ready" step: no ready-for-pickup mail for a parcel the
+            // customer already has.
+            Ok(Plan::from_calls(
+                vec![
+                    PlannedCall::CreatePickupProcess(CreatePickupProcess {
+                        comment: None,
+                        send_mail: Some(false),
+                        create_packing_slip: None,
+                    }),
+                    mark(ProcessTarget::CreatedByPreviousCall),
+                ],
+                Vec::new(),
+            ))
+        }
+    }
+}
+
+/// The order's pickup process, after checking the command fits the order.
+fn pickup_process<'p>(
+    order: &Order,
+    processes: &'p OrderProcesses,
+    command: &PickupCommand,
+    command_type: CommandType,
+) -> Result<Option<&'p PickupProcess>, PlanError> {
+    check_order(order, &command.order)?;
+    if !order.is_pickup() {
+        return Err(PlanError::NotPickupOrder { command_type });
+    }
+    Ok(processes.embedded.pickup.first())
+}
+
+/// Some pieces are ready or picked up: a pickup process exists even if the processes
+/// list read missed it.
+fn handed_over(order: &Order) -> bool {
+    order
+        .product_line_items
+        .iter()
+        .any(|line| line.ready_for_pickup_quantity() > 0 || line.picked_up_quantity() > 0)
+}
+
+/// Every piece is picked up (or gone), by the buckets alone.
+fn picked_up_everything(order: &Order) -> bool {
+    let picked: u32 = order
+        .product_line_items
+        .iter()
+        .map(|line| line.picked_up_quantity())
+        .sum();
+    picked > 0
+        && order
+            .product_line_items
+            .iter()
+            .all(|line| line.not_picked_up_quantity() == 0 && line.ready_for_pickup_quantity() == 0)
+}
+
+fn comment(command: &PickupCommand) -> Option<String> {
+    command.comment.as_ref().map(|c| c.as_str().to_owned())
+}
