@@ -9,5 +9,6 @@ mod poll_state;
 mod queues;
 mod secrets;
 mod stock_marks;
+mod template;
 mod tenants;
 mod tokens;
