@@ -256,3 +256,33 @@ async fn an_expired_token_is_refreshed_transparently() {
         ]
     );
 }
+
+#[tokio::test]
+async fn token_endpoint_failures_never_reveal_the_grant() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut settings = fast_settings();
+    settings.retry.max_attempts = 1;
+    let http = shared::beyond::BeyondHttp::new(&settings).unwrap();
+    let url = url::Url::parse(&format!("http://127.0.0.1:{port}/api/oauth/token")).unwrap();
+    let endpoint = shared::beyond::TokenEndpoint::new(
+        http,
+        url,
+        CLIENT_ID,
+        SecretString::from("client-secret-value"),
+    );
+    let error = endpoint
+        .refresh(&SecretString::from("refresh-token-value"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, BeyondError::Transport { sent: false, .. }));
+    for text in [
+        format!("{error}"),
+        format!("{error:?}"),
+        format!("{endpoint:?}"),
+    ] {
+        assert!(!text.contains("refresh-token-value"), "{text}");
+        assert!(!text.contains("client-secret-value"), "{text}");
+    }
+}
