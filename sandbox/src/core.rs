@@ -279,7 +279,8 @@ impl Core {
             {
                 return Err(duplicate_sku(sku));
             }
-            let json = catalog_render::product(&product, &root);
+            let json =
+                catalog_render::product(&product, &root, catalog_render::ProductView::Summary);
             let deliveries = webhooks::plan(shop, "product.created", "product", json.clone());
             shop.catalog.insert(product);
             Ok((json, deliveries))

@@ -400,7 +400,9 @@ pub fn add_product(core: &Core, shop: &str, seed: &SeedProduct) -> Result<Value,
         }
         shop.catalog
             .product(id)
-            .map(|product| catalog_render::product(product, &root))
+            .map(|product| {
+                catalog_render::product(product, &root, catalog_render::ProductView::Detail)
+            })
             .ok_or_else(|| ApiError::internal("the seeded product vanished"))
     })
 }

@@ -129,9 +129,17 @@ fn embedded(
     }
 }
 
-/// `GET /products/{id}` (and list items, `find-by-sku`): the shared product model plus the
-/// create request's other fields, with Beyond's defaults for the ones never given.
-pub fn product(product: &Product, root: &str) -> Value {
+/// Which response a product is rendered for: Beyond documents the `variations` and
+/// `variation-attributes` links only on `GET /products/{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductView {
+    Detail,
+    Summary,
+}
+
+/// `GET /products/{id}` (and list items, `find-by-sku`, create): the shared product model
+/// plus the create request's other fields, with Beyond's defaults for the ones never given.
+pub fn product(product: &Product, root: &str, view: ProductView) -> Value {
     let href = format!("{root}/products/{}", product.id);
     let (derived, availability) = product.effective_availability();
     let mut links = m::Links::new()
@@ -139,7 +147,7 @@ pub fn product(product: &Product, root: &str) -> Value {
         .with("availability", format!("{href}/availability"))
         .with("attributes", format!("{href}/attributes"))
         .with("images", format!("{href}/images"));
-    if product.is_variation_product() {
+    if product.is_variation_product() && view == ProductView::Detail {
         links.insert("variations", format!("{href}/variations"));
         links.insert(
             "variation-attributes",

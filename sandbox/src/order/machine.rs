@@ -555,7 +555,6 @@ impl Order {
         };
         let id = process.id;
         let mut details = Map::new();
-        details.insert("returnProcessId".into(), json!(id));
         details.insert(
             "lineItems".into(),
             Value::Array(
@@ -911,18 +910,16 @@ pub(crate) fn lines_json(lines: &[ProcessLine]) -> Value {
     )
 }
 
+/// Event details carry only the keys Beyond documents; the process itself is named by the
+/// event's link (`shipping-process`, `pickup-process`, ...), as in Beyond's examples.
 fn shipping_details(process: &ShippingProcess) -> Map<String, Value> {
     let mut details = Map::new();
-    details.insert("shippingProcessId".into(), json!(process.id));
     details.insert("lineItems".into(), lines_json(&process.lines));
-    details.insert("trackingCode".into(), json!(process.tracking_code));
-    details.insert("trackingLink".into(), json!(process.tracking_link));
     details
 }
 
 fn pickup_details(process: &PickupProcess) -> Map<String, Value> {
     let mut details = Map::new();
-    details.insert("pickupProcessId".into(), json!(process.id));
     details.insert("lineItems".into(), lines_json(&process.lines));
     details
 }

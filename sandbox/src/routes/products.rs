@@ -10,7 +10,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::catalog::render;
+use crate::catalog::render::{self, ProductView};
 use crate::catalog::{Product, StockTarget};
 use crate::core::Core;
 use crate::error::ApiError;
@@ -53,7 +53,7 @@ pub async fn list(
             .catalog
             .products()
             .iter()
-            .map(|product| ProductItem(render::product(product, &root)))
+            .map(|product| ProductItem(render::product(product, &root, ProductView::Summary)))
             .collect::<Vec<_>>())
     })?;
     let mut page = paging.page(items, &format!("{root}/products"), &query);
@@ -87,7 +87,8 @@ pub async fn get(
     let root = core.api_root(&caller.shop);
     let id = ids.uuid("productId", "/products")?;
     let product = core.with_shop(&caller.shop, |shop, _| {
-        find(shop.catalog.products(), id).map(|product| render::product(product, &root))
+        find(shop.catalog.products(), id)
+            .map(|product| render::product(product, &root, ProductView::Detail))
     })?;
     Ok(ok(&product))
 }
@@ -109,7 +110,7 @@ pub async fn find_by_sku(
     let product = core.with_shop(&caller.shop, |shop, _| {
         shop.catalog
             .product_by_sku(&sku)
-            .map(|product| render::product(product, &root))
+            .map(|product| render::product(product, &root, ProductView::Summary))
             .ok_or_else(|| ApiError::not_found("/products/search/find-by-sku"))
     })?;
     Ok(ok(&product))

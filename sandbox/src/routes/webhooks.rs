@@ -64,7 +64,10 @@ pub async fn list_signers(
             .map(|signer| signer_model(signer, &root, false))
             .collect::<Vec<_>>())
     })?;
-    Ok(ok(&m::Page::new(signers, m::Links::new(), None)))
+    // Beyond's signer list is unpaged and has no top-level links.
+    Ok(ok(
+        &serde_json::json!({ "_embedded": { "signers": signers } }),
+    ))
 }
 
 pub async fn delete_signer(
