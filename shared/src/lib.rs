@@ -7,4 +7,5 @@ pub mod aws;
 pub mod beyond;
 pub mod contracts;
 pub mod domain;
+pub mod pipeline;
 pub mod ports;

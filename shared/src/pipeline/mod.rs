@@ -1,0 +1,4 @@
+//! The pipelines' service logic, shared by the Lambda binaries and the local runner:
+//! each handler is a function over the ports, so a binary is only wiring.
+
+pub mod poll_request;
