@@ -304,3 +304,214 @@ fn already_refunded(processes: &OrderProcesses) -> bool {
         .iter()
         .any(|r| positive(&r.shipping_price_refund) || positive(&r.pickup_price_refund))
 }
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::contracts::command::ReturnDecision::{Accepted, Rejected};
+    use crate::domain::command_plan::test_support::*;
+    use crate::domain::command_plan::{CapReason, Outcome, plan_deliver, plan_ship};
+
+    fn apply(shop: &mut Shop, plan: &Plan) -> Vec<Uuid> {
+        shop.run(plan)
+            .unwrap_or_else(|e| panic!("Beyond refuses {plan:?}: {e}"))
+    }
+
+    /// An order with `lines`, shipped in the parcels given (SKU, pieces, tracking code).
+    fn shipped(builder: OrderBuilder, parcels: &[(&str, u32, &str)]) -> (Shop, Vec<Uuid>) {
+        let mut shop = Shop::new(builder.build());
+        let mut ids = Vec::new();
+        for (sku, pieces, code) in parcels {
+            let plan = plan_ship(
+                &shop.order,
+                &shop.processes,
+                &ship_lines(&[(sku, *pieces)], Some(code)),
+                None,
+            )
+            .unwrap();
+            ids.extend(apply(&mut shop, &plan));
+        }
+        (shop, ids)
+    }
+
+    fn only_return(plan: &Plan) -> &CreateReturnProcess {
+        match plan.calls.as_slice() {
+            [PlannedCall::CreateReturn(body)] => body,
+            other => panic!("expected one return, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepted_is_returned_and_rejected_is_broken_from_the_shipment() {
+        let (mut shop, shipments) =
+            shipped(OrderBuilder::shipping().line("A", 3), &[("A", 3, "T1")]);
+        let command = return_command(&[("A", 2, Accepted), ("A", 1, Rejected)], false);
+        let plan = plan_return(&shop.order, &shop.processes, &command).unwrap();
+        let body = only_return(&plan);
+        assert_eq!(body.shipping_process_id, Some(shipments[0]));
+        assert_eq!(
+            body.line_items,
+            vec![
+                ReturnLineItem {
+                    product_line_item_id: line_id(0),
+                    quantity: 2,
+                    status: ReturnLineItemStatus::Returned
+                },
+                ReturnLineItem {
+                    product_line_item_id: line_id(0),
+                    quantity: 1,
+                    status: ReturnLineItemStatus::Broken
+                },
+            ]
+        );
+        assert_eq!(body.shipping_price_refund, None);
+        apply(&mut shop, &plan);
+        let again = plan_return(&shop.order, &shop.processes, &command).unwrap();
+        assert_eq!(again.outcome, Outcome::AlreadyInEffect);
+    }
+
+    #[test]
+    fn delivered_pieces_are_returnable_too() {
+        let (mut shop, _) = shipped(OrderBuilder::shipping().line("A", 1), &[("A", 1, "T1")]);
+        let deliver =
+            plan_deliver(&shop.order, &shop.processes, &deliver_by_code("T1"), None).unwrap();
+        apply(&mut shop, &deliver);
+        let command = return_command(&[("A", 1, Accepted)], false);
+        let plan = plan_return(&shop.order, &shop.processes, &command).unwrap();
+        assert_eq!(plan.outcome, Outcome::Apply);
+        apply(&mut shop, &plan);
+    }
+
+    #[test]
+    fn pieces_from_two_shipments_make_one_return_per_shipment() {
+        let (mut shop, shipments) = shipped(
+            OrderBuilder::shipping().line("A", 3),
+            &[("A", 1, "T1"), ("A", 2, "T2")],
+        );
+        let command = return_command(&[("A", 2, Accepted)], true);
+        let plan = plan_return(&shop.order, &shop.processes, &command).unwrap();
+        assert_eq!(plan.calls.len(), 2, "{plan:?}");
+        let bodies: Vec<_> = plan
+            .calls
+            .iter()
+            .map(|call| match call {
+                PlannedCall::CreateReturn(body) => body,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(bodies[0].shipping_process_id, Some(shipments[0]));
+        assert_eq!(bodies[0].line_items[0].quantity, 1);
+        assert_eq!(bodies[1].shipping_process_id, Some(shipments[1]));
+        assert_eq!(bodies[1].line_items[0].quantity, 1);
+        // The charge is refunded once, with the first return.
+        let charge = Money::new("EUR", Decimal::new(495, 2));
+        assert_eq!(bodies[0].shipping_price_refund, Some(charge));
+        assert_eq!(bodies[1].shipping_price_refund, None);
+        apply(&mut shop, &plan);
+
+        // One more piece later goes to the shipment that still has one.
+        let more = return_command(&[("A", 3, Accepted)], true);
+        let plan = plan_return(&shop.order, &shop.processes, &more).unwrap();
+        let body = only_return(&plan);
+        assert_eq!(body.shipping_process_id, Some(shipments[1]));
+        assert_eq!(body.shipping_price_refund, None);
+        assert_eq!(plan.notes, vec![PlanNote::ShippingAlreadyRefunded]);
+        apply(&mut shop, &plan);
+        let again = plan_return(&shop.order, &shop.processes, &more).unwrap();
+        assert_eq!(again.outcome, Outcome::AlreadyInEffect);
+    }
+
+    #[test]
+    fn unshipped_pieces_cannot_be_returned_and_are_noted() {
+        let (shop, _) = shipped(OrderBuilder::shipping().line("A", 3), &[("A", 1, "T1")]);
+        let command = return_command(&[("A", 2, Accepted)], false);
+        let plan = plan_return(&shop.order, &shop.processes, &command).unwrap();
+        assert_eq!(only_return(&plan).line_items[0].quantity, 1);
+        assert_eq!(
+            plan.notes,
+            vec![PlanNote::Capped {
+                sku: "A".into(),
+                asked: 2,
+                planned: 1,
+                reason: CapReason::NotReturnable
+            }]
+        );
+        let nothing_shipped = Shop::new(OrderBuilder::shipping().line("A", 3).build());
+        let plan =
+            plan_return(&nothing_shipped.order, &nothing_shipped.processes, &command).unwrap();
+        assert_eq!(plan.outcome, Outcome::AlreadyInEffect);
+        assert_eq!(plan.notes.len(), 1);
+    }
+
+    #[test]
+    fn impossible_quantities_are_refused() {
+        let (shop, _) = shipped(OrderBuilder::shipping().line("A", 2), &[("A", 2, "T1")]);
+        let command = return_command(&[("A", 3, Rejected)], false);
+        assert!(matches!(
+            plan_return(&shop.order, &shop.processes, &command),
+            Err(PlanError::ImpossibleQuantity {
+                action: "return",
+                asked: 3,
+                total: 2,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn full_refund_only_needs_every_piece_and_the_shipping_charge() {
+        let builder = || {
+            OrderBuilder::shipping()
+                .refund_policy("FULL_REFUND_ONLY")
+                .line("A", 2)
+                .line("B", 1)
+        };
+        let (mut shop, shipments) = shipped(builder(), &[("A", 2, "T1"), ("B", 1, "T2")]);
+        let partial = return_command(&[("A", 2, Accepted)], true);
+        assert_eq!(
+            plan_return(&shop.order, &shop.processes, &partial),
+            Err(PlanError::FullRefundOnlyReturn)
+        );
+        let no_charge = return_command(&[("A", 2, Accepted), ("B", 1, Rejected)], false);
+        assert_eq!(
+            plan_return(&shop.order, &shop.processes, &no_charge),
+            Err(PlanError::FullRefundOnlyShipping)
+        );
+        let full = return_command(&[("A", 2, Accepted), ("B", 1, Rejected)], true);
+        let plan = plan_return(&shop.order, &shop.processes, &full).unwrap();
+        // One return for everything: two processes, so none can be named.
+        let body = only_return(&plan);
+        assert_eq!(body.shipping_process_id, None);
+        assert!(body.shipping_price_refund.is_some());
+        assert_eq!(shipments.len(), 2);
+        apply(&mut shop, &plan);
+
+        // Free shipping needs no flag.
+        let (shop, _) = shipped(builder().free_shipping(), &[("A", 2, "T1"), ("B", 1, "T2")]);
+        assert!(plan_return(&shop.order, &shop.processes, &no_charge).is_ok());
+    }
+
+    #[test]
+    fn a_pickup_order_names_its_pickup_process() {
+        let mut shop = Shop::new(OrderBuilder::pickup().line("A", 2).build());
+        let picked = crate::domain::command_plan::plan_picked_up(
+            &shop.order,
+            &shop.processes,
+            &pickup_command(),
+        )
+        .unwrap();
+        let created = apply(&mut shop, &picked);
+        let plan = plan_return(
+            &shop.order,
+            &shop.processes,
+            &return_command(&[("A", 1, Accepted)], false),
+        )
+        .unwrap();
+        let body = only_return(&plan);
+        assert_eq!(body.pickup_process_id, Some(created[0]));
+        assert_eq!(body.shipping_process_id, None);
+        apply(&mut shop, &plan);
+    }
+}

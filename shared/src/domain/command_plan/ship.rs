@@ -265,3 +265,265 @@ fn pairs(items: &[ProcessLineItem]) -> Vec<(Uuid, u32)> {
         .map(|i| (i.product_line_item_id, i.quantity))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::command_plan::test_support::*;
+    use crate::domain::command_plan::{Outcome, plan_cancel};
+
+    fn apply(shop: &mut Shop, plan: &Plan) -> Vec<Uuid> {
+        shop.run(plan)
+            .unwrap_or_else(|e| panic!("Beyond refuses {plan:?}: {e}"))
+    }
+
+    fn plan(shop: &Shop, command: &ShipCommand, recorded: Option<Uuid>) -> Plan {
+        plan_ship(&shop.order, &shop.processes, command, recorded).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_shipment_is_created_then_marked_shipped_with_tracking() {
+        let mut shop = Shop::new(OrderBuilder::shipping().line("A", 3).line("B", 1).build());
+        let mut command = ship_lines(&[("A", 2), ("B", 1)], Some("T1"));
+        command.tracking_link = Some(
+            crate::contracts::command::TrackingLink::parse("https://track.example/T1").unwrap(),
+        );
+        let plan = plan(&shop, &command, None);
+        assert_eq!(plan.outcome, Outcome::Apply);
+        let [
+            PlannedCall::CreateShippingProcess(create),
+            PlannedCall::MarkShipped { process, body },
+        ] = plan.calls.as_slice()
+        else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(
+            create.line_items,
+            vec![
+                ProcessLineItem::new(line_id(0), 2),
+                ProcessLineItem::new(line_id(1), 1)
+            ]
+        );
+        assert_eq!(create.tracking_code.as_deref(), Some("T1"));
+        assert_eq!(create.send_mail, Some(false));
+        assert_eq!(
+            create.comment.as_deref(),
+            Some("Carrier: DHL\nAfosto shipment: parcel-1")
+        );
+        assert_eq!(*process, ProcessTarget::CreatedByPreviousCall);
+        let details = body.details.as_ref().unwrap();
+        assert_eq!(
+            details.tracking_link.as_deref(),
+            Some("https://track.example/T1")
+        );
+        assert_eq!(details.send_mail, Some(true));
+        apply(&mut shop, &plan);
+        assert_eq!(shop.order.product_line_items[0].shipped_quantity(), 2);
+        assert_eq!(
+            plan_ship(&shop.order, &shop.processes, &command, None)
+                .unwrap()
+                .outcome,
+            Outcome::AlreadyInEffect
+        );
+    }
+
+    #[test]
+    fn a_pending_process_left_by_a_crash_is_resumed_not_duplicated() {
+        let mut shop = Shop::new(OrderBuilder::shipping().line("A", 3).build());
+        let command = ship_lines(&[("A", 2)], Some("T1"));
+        let first = plan(&shop, &command, None);
+        // The consumer dies after the create call.
+        let created = shop.apply(&first.calls[0], None).unwrap().unwrap();
+
+        // Found by tracking code…
+        let resumed = plan(&shop, &command, None);
+        assert_eq!(
+            resumed.calls,
+            vec![PlannedCall::MarkShipped {
+                process: ProcessTarget::Existing(created),
+                body: mark_shipped(&command),
+            }]
+        );
+        assert_eq!(
+            resumed.notes,
+            vec![PlanNote::ResumedPendingShipment {
+                process_id: created
+            }]
+        );
+        // …or by the consumer's record.
+        let no_code = ship_lines(&[("A", 2)], None);
+        let by_record = plan(&shop, &no_code, Some(created));
+        assert_eq!(by_record.calls.len(), 1);
+        apply(&mut shop, &resumed);
+        assert_eq!(
+            plan(&shop, &command, None).outcome,
+            Outcome::AlreadyInEffect
+        );
+        assert_eq!(
+            plan(&shop, &no_code, Some(created)).outcome,
+            Outcome::AlreadyInEffect
+        );
+    }
+
+    #[test]
+    fn without_tracking_code_or_record_a_pending_process_is_found_by_its_pieces() {
+        let mut shop = Shop::new(OrderBuilder::shipping().line("A", 3).line("B", 1).build());
+        let command = ship_lines(&[("A", 2), ("B", 1)], None);
+        let first = plan(&shop, &command, None);
+        let created = shop.apply(&first.calls[0], None).unwrap().unwrap();
+        let resumed = plan(&shop, &command, None);
+        assert!(matches!(
+            resumed.calls.as_slice(),
+            [PlannedCall::MarkShipped { process: ProcessTarget::Existing(id), .. }] if *id == created
+        ));
+        // Other pieces are another shipment.
+        let other = plan(&shop, &ship_lines(&[("A", 1)], None), None);
+        assert!(matches!(
+            other.calls.as_slice(),
+            [
+                PlannedCall::CreateShippingProcess(_),
+                PlannedCall::MarkShipped { .. }
+            ]
+        ));
+        apply(&mut shop, &resumed);
+        assert_eq!(shop.order.product_line_items[0].shipped_quantity(), 2);
+    }
+
+    #[test]
+    fn a_second_parcel_of_the_same_sku_gets_its_own_process() {
+        let mut shop = Shop::new(OrderBuilder::shipping().line("A", 2).build());
+        let first = ship_lines(&[("A", 1)], Some("T1"));
+        let plan1 = plan(&shop, &first, None);
+        apply(&mut shop, &plan1);
+        let second = ship_lines(&[("A", 1)], Some("T2"));
+        let plan2 = plan(&shop, &second, None);
+        assert_eq!(plan2.calls.len(), 2);
+        apply(&mut shop, &plan2);
+        assert_eq!(shop.processes.embedded.shipping.len(), 2);
+        assert_eq!(plan(&shop, &first, None).outcome, Outcome::AlreadyInEffect);
+        assert_eq!(plan(&shop, &second, None).outcome, Outcome::AlreadyInEffect);
+    }
+
+    #[test]
+    fn all_unshipped_ships_every_open_piece() {
+        let mut shop = Shop::new(OrderBuilder::shipping().line("A", 2).line("B", 1).build());
+        let cancel = plan_cancel(&shop.order, &cancel_lines(&[("A", 1)])).unwrap();
+        apply(&mut shop, &cancel);
+        let command = ship_all(Some("T9"));
+        let plan = plan(&shop, &command, None);
+        let PlannedCall::CreateShippingProcess(create) = &plan.calls[0] else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(
+            create.line_items,
+            vec![
+                ProcessLineItem::new(line_id(0), 1),
+                ProcessLineItem::new(line_id(1), 1)
+            ]
+        );
+        apply(&mut shop, &plan);
+        assert_eq!(
+            plan_ship(&shop.order, &shop.processes, &command, None)
+                .unwrap()
+                .outcome,
+            Outcome::AlreadyInEffect
+        );
+    }
+
+    #[test]
+    fn shipped_pieces_are_not_shipped_again() {
+        let mut shop = Shop::new(OrderBuilder::shipping().line("A", 2).build());
+        let merchant = plan(&shop, &ship_lines(&[("A", 2)], Some("M1")), None);
+        apply(&mut shop, &merchant);
+        let afosto = plan(&shop, &ship_lines(&[("A", 2)], Some("T1")), None);
+        assert_eq!(afosto.outcome, Outcome::AlreadyInEffect);
+        assert!(matches!(
+            afosto.notes.as_slice(),
+            [PlanNote::Capped {
+                asked: 2,
+                planned: 0,
+                reason: CapReason::NotShippable,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn pieces_held_by_someone_elses_pending_process_are_a_conflict() {
+        let mut shop = Shop::new(OrderBuilder::shipping().line("A", 2).build());
+        let merchant = plan(&shop, &ship_lines(&[("A", 1)], Some("M1")), None);
+        let foreign = shop.apply(&merchant.calls[0], None).unwrap().unwrap();
+        let error = plan_ship(
+            &shop.order,
+            &shop.processes,
+            &ship_lines(&[("A", 2)], Some("T1")),
+            None,
+        );
+        // One piece is unshipped: it is shipped, the other is noted.
+        let plan = error.unwrap();
+        assert_eq!(plan.calls.len(), 2);
+        assert!(matches!(
+            plan.notes.as_slice(),
+            [PlanNote::Capped {
+                reason: CapReason::InOtherPendingShipment,
+                ..
+            }]
+        ));
+        apply(&mut shop, &plan);
+        let error = plan_ship(
+            &shop.order,
+            &shop.processes,
+            &ship_lines(&[("A", 1)], Some("T2")),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            PlanError::PendingShipmentConflict {
+                process_ids: vec![foreign]
+            }
+        );
+        assert!(error.is_permanent());
+    }
+
+    #[test]
+    fn pickup_and_canceled_orders_are_refused() {
+        let pickup = OrderBuilder::pickup().line("A", 1).build();
+        let error = plan_ship(
+            &pickup,
+            &OrderProcesses::default(),
+            &ship_lines(&[("A", 1)], Some("T1")),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "pickup order: use ready_for_pickup/picked_up instead of ship"
+        );
+        let mut canceled = OrderBuilder::shipping().line("A", 1).build();
+        canceled.canceled = Some(true);
+        assert!(matches!(
+            plan_ship(
+                &canceled,
+                &OrderProcesses::default(),
+                &ship_all(Some("T1")),
+                None
+            ),
+            Err(PlanError::OrderCanceled { .. })
+        ));
+    }
+
+    #[test]
+    fn impossible_and_unknown_lines_are_refused() {
+        let order = OrderBuilder::shipping().line("A", 1).build();
+        let none = OrderProcesses::default();
+        assert!(matches!(
+            plan_ship(&order, &none, &ship_lines(&[("A", 2)], Some("T1")), None),
+            Err(PlanError::ImpossibleQuantity { action: "ship", .. })
+        ));
+        assert!(matches!(
+            plan_ship(&order, &none, &ship_lines(&[("Q", 1)], Some("T1")), None),
+            Err(PlanError::UnknownSku { .. })
+        ));
+    }
+}

@@ -105,3 +105,145 @@ pub fn reconcile_ambiguous_adjustment(
         current => AdjustReconciliation::ChangedElsewhere { current },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::contracts::command::StockLevel;
+    use crate::domain::command_plan::Outcome;
+    use crate::domain::command_plan::test_support::text;
+
+    fn at(second: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 3, 1, 10, 0, second)
+            .single()
+            .expect("a valid time")
+    }
+
+    fn command(level: i64, observed: u32) -> StockCommand {
+        StockCommand {
+            sku: text("EB001"),
+            quantity: StockLevel::new(level).expect("in range"),
+            location: text("warehouse-1"),
+            observed_at: at(observed),
+        }
+    }
+
+    const SYNCED: StockSettings = StockSettings {
+        location_synced: true,
+        enable_stock_management_if_unmanaged: false,
+    };
+
+    fn state(available: Option<i64>, last: Option<u32>) -> StockState {
+        StockState {
+            available_stock: available,
+            last_applied: last.map(at),
+        }
+    }
+
+    #[test]
+    fn the_delta_brings_the_stock_to_the_target() {
+        let plan = plan_stock(&command(7, 5), &state(Some(10), Some(4)), &SYNCED).unwrap();
+        assert_eq!(
+            plan.calls,
+            vec![PlannedCall::AdjustStock {
+                target: 7,
+                delta: -3
+            }]
+        );
+        assert_eq!(
+            plan.calls[0].adjust_body().map(|b| b.relative_amount),
+            Some(-3)
+        );
+        let up = plan_stock(&command(12, 5), &state(Some(-2), None), &SYNCED).unwrap();
+        assert_eq!(
+            up.calls,
+            vec![PlannedCall::AdjustStock {
+                target: 12,
+                delta: 14
+            }]
+        );
+    }
+
+    #[test]
+    fn a_level_already_there_is_in_effect() {
+        let plan = plan_stock(&command(10, 5), &state(Some(10), None), &SYNCED).unwrap();
+        assert_eq!(plan.outcome, Outcome::AlreadyInEffect);
+    }
+
+    #[test]
+    fn observations_not_newer_than_the_mark_are_skipped() {
+        for last in [5, 6] {
+            let plan = plan_stock(&command(1, 5), &state(Some(10), Some(last)), &SYNCED).unwrap();
+            assert_eq!(
+                plan.outcome,
+                Outcome::Skip(SkipReason::StaleObservation {
+                    observed_at: at(5),
+                    last_applied: at(last)
+                })
+            );
+            assert!(plan.calls.is_empty());
+        }
+    }
+
+    #[test]
+    fn unmanaged_stock_is_enabled_only_when_the_tenant_allows() {
+        let error = plan_stock(&command(4, 5), &state(None, None), &SYNCED).unwrap_err();
+        assert_eq!(
+            error,
+            PlanError::StockUnmanaged {
+                sku: "EB001".into()
+            }
+        );
+        assert!(error.is_permanent());
+        let allowed = StockSettings {
+            enable_stock_management_if_unmanaged: true,
+            ..SYNCED
+        };
+        let plan = plan_stock(&command(4, 5), &state(None, None), &allowed).unwrap();
+        assert_eq!(
+            plan.calls,
+            vec![PlannedCall::EnableStockManagement { initial: 4 }]
+        );
+        let body = plan.calls[0].enable_body().expect("an enable call");
+        assert_eq!(body.initial_available_stock, 4);
+    }
+
+    #[test]
+    fn unsynced_locations_are_skipped() {
+        let settings = StockSettings {
+            location_synced: false,
+            ..SYNCED
+        };
+        let plan = plan_stock(&command(4, 5), &state(Some(1), None), &settings).unwrap();
+        assert!(matches!(
+            plan.outcome,
+            Outcome::Skip(SkipReason::LocationNotSynced { .. })
+        ));
+    }
+
+    #[test]
+    fn ambiguous_adjustments_are_reconciled_from_a_fresh_read() {
+        let intent = AdjustIntent {
+            before: 10,
+            delta: -3,
+        };
+        assert_eq!(
+            reconcile_ambiguous_adjustment(&intent, Some(7)),
+            AdjustReconciliation::Applied
+        );
+        assert_eq!(
+            reconcile_ambiguous_adjustment(&intent, Some(10)),
+            AdjustReconciliation::NotApplied
+        );
+        assert_eq!(
+            reconcile_ambiguous_adjustment(&intent, Some(6)),
+            AdjustReconciliation::ChangedElsewhere { current: Some(6) }
+        );
+        assert_eq!(
+            reconcile_ambiguous_adjustment(&intent, None),
+            AdjustReconciliation::ChangedElsewhere { current: None }
+        );
+    }
+}

@@ -224,7 +224,7 @@ pub(crate) fn cancel_lines(lines: &[(&str, u32)]) -> CancelCommand {
     }
 }
 
-pub(crate) fn return_lines(
+pub(crate) fn return_command(
     lines: &[(&str, u32, ReturnDecision)],
     refund_shipping: bool,
 ) -> ReturnCommand {
