@@ -43,6 +43,11 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
+    /// A window that cannot hold anything (`to` at or before `from`).
+    pub fn is_empty(&self) -> bool {
+        matches!((self.from, self.to), (Some(from), Some(to)) if to <= from)
+    }
+
     pub fn contains(&self, at: DateTime<Utc>) -> bool {
         self.from.is_none_or(|from| at >= from) && self.to.is_none_or(|to| at < to)
     }

@@ -116,6 +116,16 @@ async fn queries_by_tenant_range_and_entity(log: Arc<dyn ActivityLog>) {
             .collect::<Vec<_>>()
     );
 
+    let reversed = TimeRange {
+        from: range.to,
+        to: range.from,
+    };
+    let nothing = log
+        .by_tenant(&tenant, reversed, PageRequest::first(5), at)
+        .await
+        .expect("query");
+    assert!(nothing.items.is_empty() && nothing.next.is_none());
+
     let order_two = all_pages(
         async |page| {
             log.by_entity(&tenant, EntityKind::Order, "o-2", page, at)

@@ -167,6 +167,14 @@ impl ActivityLog for DynamoActivityLog {
         page: PageRequest,
         now: DateTime<Utc>,
     ) -> Result<Page<ActivityEntry>, StoreError> {
+        if range.is_empty() {
+            // DynamoDB refuses BETWEEN with the bounds reversed; nothing can match anyway.
+            check_page(&page)?;
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
         // Sort keys are `{ms:015}#{id}`: the bare `{ms:015}` sorts before every entry of
         // that millisecond, which makes `from` inclusive and `to` exclusive.
         let low = range

@@ -83,10 +83,13 @@ impl SecretStore for SecretsManagerStore {
                 if self.put_value(name, &value).await? {
                     Ok(())
                 } else {
-                    Err(StoreError::invalid(
-                        "secret name",
-                        format!("{name} exists and vanished again; retry"),
-                    ))
+                    // Created by someone else, then gone again before our write: let the
+                    // caller retry rather than guess.
+                    Err(StoreError::Unprocessed {
+                        operation: "store secret",
+                        remaining: 1,
+                        attempts: 2,
+                    })
                 }
             }
             Err(e) => Err(sdk_error("CreateSecret", e)),

@@ -98,14 +98,17 @@ impl SqsQueue {
                         backoff(attempt).await;
                         continue;
                     }
-                    if !error.is_transient() {
-                        return Err(error);
-                    }
+                    // Earlier chunks may have gone out: report per message rather than
+                    // fail the whole call, so the caller retries only what is missing.
+                    let code = match &error {
+                        StoreError::Backend { code, .. } => code.clone(),
+                        _ => "SendMessageBatch".to_owned(),
+                    };
                     for (index, _) in &pending {
                         results[*index] = Some(Err(SendFailure {
-                            code: "Unavailable".into(),
+                            code: code.clone(),
                             message: error.to_string(),
-                            transient: true,
+                            transient: error.is_transient(),
                         }));
                     }
                     return Ok(());
