@@ -113,3 +113,71 @@ fn every_queue_has_a_dead_letter_queue_of_its_kind() {
     }
     assert_eq!(sources, 3, "poll, order events, commands");
 }
+
+/// `!Sub` strings of the template with `${Stage}` filled in.
+fn substituted(value: &Value, stage: &str) -> String {
+    let Value::Tagged(tagged) = value else {
+        panic!("expected a !Sub value, got {value:?}");
+    };
+    assert_eq!(tagged.tag, "Sub");
+    tagged
+        .value
+        .as_str()
+        .expect("a !Sub string")
+        .replace("${Stage}", stage)
+}
+
+/// Local runs provision a stage with the deployed names, and can do so again.
+#[tokio::test]
+async fn provisioned_stage_matches_the_template_and_can_be_rerun() {
+    use shared::adapters::aws::provision::{provision_stage, stage_queue_specs};
+    let sdk = crate::support::aws::sdk_config().await;
+    let stage = format!("st{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let first = provision_stage(&sdk, &stage).await.expect("provisions");
+    let again = provision_stage(&sdk, &stage)
+        .await
+        .expect("provisions again");
+    assert_eq!(first, again);
+
+    let template = template();
+    let resources = &template["Resources"];
+    let name =
+        |id: &str, property: &str| substituted(&resources[id]["Properties"][property], &stage);
+    assert_eq!(first.state_table, name("StateTable", "TableName"));
+    assert_eq!(first.activity_table, name("ActivityTable", "TableName"));
+    let last_segment = |url: &str| url.rsplit('/').next().unwrap_or_default().to_owned();
+    let pairs = [
+        (&first.poll, "PollQueue", "PollDeadLetterQueue"),
+        (
+            &first.order_events,
+            "OrderEventsQueue",
+            "OrderEventsDeadLetterQueue",
+        ),
+        (&first.commands, "CommandQueue", "CommandDeadLetterQueue"),
+    ];
+    for ((pair, queue, dead_letters), spec) in pairs.into_iter().zip(stage_queue_specs(&stage)) {
+        assert_eq!(last_segment(&pair.queue_url), name(queue, "QueueName"));
+        assert_eq!(
+            last_segment(&pair.dead_letter_url),
+            name(dead_letters, "QueueName")
+        );
+        assert_eq!(
+            resources[queue]["Properties"]["VisibilityTimeout"].as_u64(),
+            Some(spec.visibility_timeout.as_secs()),
+            "{queue}"
+        );
+    }
+    let env: std::collections::HashMap<_, _> = first.env_vars().into_iter().collect();
+    let globals = template["Globals"]["Function"]["Environment"]["Variables"]
+        .as_mapping()
+        .expect("variables");
+    for (variable, _) in globals {
+        let variable = variable.as_str().expect("name");
+        if variable != "ACTIVITY_RETENTION_DAYS" {
+            assert!(
+                env.contains_key(variable),
+                "provisioning does not set {variable}"
+            );
+        }
+    }
+}

@@ -34,6 +34,17 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
         .map_err(|e| build_error("attribute definition", e))
 }
 
+/// `CreateTable` for a table that already exists is fine when provisioning a stage again.
+fn already_exists<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    error: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
+    matches!(
+        error,
+        aws_sdk_dynamodb::error::SdkError::ServiceError(context)
+            if context.err().code() == Some("ResourceInUseException")
+    )
+}
+
 /// Creates a table with the project's layout: `pk`/`sk` strings, the `gsi1` index on
 /// `gsi1pk`/`gsi1sk` (projection ALL), on-demand billing, TTL on `expires_at`. The state
 /// table and the activity table share it.
@@ -49,7 +60,7 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Resu
         )
         .build()
         .map_err(|e| build_error("index", e))?;
-    client
+    let created = client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
@@ -61,8 +72,12 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Resu
         .attribute_definitions(string_attribute(GSI1_SK)?)
         .global_secondary_indexes(index)
         .send()
-        .await
-        .map_err(|e| sdk_error("CreateTable", e))?;
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e) if already_exists(&e) => {}
+        Err(e) => return Err(sdk_error("CreateTable", e)),
+    }
     wait_until_active(client, name).await?;
     client
         .update_time_to_live()
@@ -208,5 +223,75 @@ pub async fn create_queue_pair(
     Ok(QueuePair {
         queue_url,
         dead_letter_url,
+    })
+}
+
+/// The resources of one stage, named as template.yaml names them, so a local run with
+/// these names behaves like a deployment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageResources {
+    pub stage: String,
+    pub state_table: String,
+    pub activity_table: String,
+    pub poll: QueuePair,
+    pub order_events: QueuePair,
+    pub commands: QueuePair,
+}
+
+impl StageResources {
+    /// The environment the functions read (template.yaml `Globals`).
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("STATE_TABLE", self.state_table.clone()),
+            ("ACTIVITY_TABLE", self.activity_table.clone()),
+            ("SECRETS_PREFIX", format!("epages-sync/{}", self.stage)),
+            ("POLL_QUEUE_URL", self.poll.queue_url.clone()),
+            (
+                "ORDER_EVENTS_QUEUE_URL",
+                self.order_events.queue_url.clone(),
+            ),
+            ("COMMAND_QUEUE_URL", self.commands.queue_url.clone()),
+        ]
+    }
+}
+
+/// Queue settings of a stage, as in template.yaml.
+pub fn stage_queue_specs(stage: &str) -> [QueueSpec; 3] {
+    let prefix = format!("epages-sync-{stage}");
+    [
+        QueueSpec {
+            visibility_timeout: Duration::from_secs(720),
+            ..QueueSpec::standard(format!("{prefix}-poll"))
+        },
+        QueueSpec {
+            visibility_timeout: Duration::from_secs(360),
+            ..QueueSpec::fifo(format!("{prefix}-order-events"))
+        },
+        QueueSpec {
+            visibility_timeout: Duration::from_secs(360),
+            ..QueueSpec::fifo(format!("{prefix}-commands"))
+        },
+    ]
+}
+
+/// Creates (or finds) every table and queue of `stage`; safe to run again.
+pub async fn provision_stage(
+    sdk: &aws_config::SdkConfig,
+    stage: &str,
+) -> Result<StageResources, StoreError> {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let state_table = format!("epages-sync-{stage}-state");
+    let activity_table = format!("epages-sync-{stage}-activity");
+    create_table(&dynamodb, &state_table).await?;
+    create_table(&dynamodb, &activity_table).await?;
+    let [poll, order_events, commands] = stage_queue_specs(stage);
+    Ok(StageResources {
+        stage: stage.to_owned(),
+        state_table,
+        activity_table,
+        poll: create_queue_pair(&sqs, &poll).await?,
+        order_events: create_queue_pair(&sqs, &order_events).await?,
+        commands: create_queue_pair(&sqs, &commands).await?,
     })
 }
