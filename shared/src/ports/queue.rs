@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-/// The Lambda event types a local runner builds from received messages.
-pub use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+/// The Lambda SQS event types: a local runner builds events from received messages and
+/// reads the handlers' partial batch responses.
+pub use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
