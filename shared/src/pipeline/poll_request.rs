@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::tenant::TenantId;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PollRequest {
     pub tenant: TenantId,
@@ -15,7 +15,7 @@ pub struct PollRequest {
 }
 
 /// Why a poll was requested; it decides the window the poller reads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum PollTrigger {
     /// The 5-minute schedule: read incrementally from the cursor.

@@ -1,0 +1,499 @@
+//! Batch processing for SQS-triggered handlers, written once for every consumer.
+//!
+//! - **Partial batch response**: only the records that must be retried are reported
+//!   (`ReportBatchItemFailures`), each by its exact message id. A record without a message
+//!   id cannot be reported alone, so the whole batch fails instead: never an empty item
+//!   identifier, which Lambda would read as "the whole batch failed" anyway, silently.
+//! - **FIFO order per message group**: records of one group run one after another; after a
+//!   record that must be retried, the rest of *its group* is reported unprocessed (so no
+//!   later message overtakes it), while other groups carry on (Powertools'
+//!   `skip_group_on_error`).
+//! - **Permanent failures go to the dead-letter queue at once**, with the reason as message
+//!   attributes, instead of burning `maxReceiveCount` retries. If that forward fails, the
+//!   record is retried instead: nothing is lost.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::StreamExt;
+
+use crate::ports::MessageQueue;
+use crate::ports::queue::OutgoingMessage;
+
+/// Message attributes set on a record forwarded to the dead-letter queue.
+pub mod dead_letter_attributes {
+    /// Why the record can never succeed.
+    pub const REASON: &str = "epages-sync-reason";
+    /// The message id the record had on its source queue.
+    pub const SOURCE_MESSAGE_ID: &str = "epages-sync-source-message-id";
+    /// The ARN of the source queue.
+    pub const SOURCE_QUEUE: &str = "epages-sync-source-queue";
+}
+
+/// Longest reason kept in the dead-letter attribute; the full one is in the logs.
+const MAX_REASON_CHARS: usize = 1024;
+
+/// How the source queue orders its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueOrdering {
+    /// No order: every record stands alone; up to `concurrency` run at once.
+    Standard { concurrency: usize },
+    /// FIFO: records of one `MessageGroupId` in order; up to `concurrency` groups at once.
+    Fifo { concurrency: usize },
+}
+
+/// One record as a handler sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    pub message_id: &'a str,
+    pub body: &'a str,
+    /// `ApproximateReceiveCount` (1 on the first delivery).
+    pub receive_count: u32,
+    /// FIFO only.
+    pub group_id: Option<&'a str>,
+    pub message: &'a SqsMessage,
+}
+
+/// What became of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    /// Done, or nothing to do: the message is deleted.
+    Done,
+    /// Not now (a transient failure, a lease held elsewhere): SQS delivers it again after
+    /// the visibility timeout, and dead-letters it after `maxReceiveCount` receives.
+    Retry { reason: String },
+    /// Can never succeed (malformed, unknown tenant, impossible request): forwarded to the
+    /// dead-letter queue now, with the reason.
+    Reject { reason: String },
+}
+
+impl RecordOutcome {
+    pub fn retry(reason: impl Into<String>) -> Self {
+        Self::Retry {
+            reason: reason.into(),
+        }
+    }
+
+    pub fn reject(reason: impl Into<String>) -> Self {
+        Self::Reject {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The one thing an SQS-triggered pipeline implements.
+#[async_trait]
+pub trait RecordHandler: Send + Sync {
+    async fn handle(&self, record: Record<'_>) -> RecordOutcome;
+}
+
+/// A batch that cannot be answered record by record.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error(
+        "record {index} of the batch has no message id, so it cannot be reported on its own; \
+         failing the whole batch so that nothing is lost"
+    )]
+    MissingMessageId { index: usize },
+}
+
+/// Counts of what happened to a batch, for metrics and logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchSummary {
+    pub done: usize,
+    pub retried: usize,
+    /// Not processed because an earlier record of the same FIFO group must be retried.
+    pub held_back: usize,
+    pub dead_lettered: usize,
+}
+
+/// Processes a batch and returns the partial batch response for Lambda.
+pub async fn process_batch(
+    event: &SqsEvent,
+    ordering: QueueOrdering,
+    dead_letters: &dyn MessageQueue,
+    handler: &dyn RecordHandler,
+) -> Result<(SqsBatchResponse, BatchSummary), BatchError> {
+    let records = parse_records(event)?;
+    let (lanes, concurrency) = match ordering {
+        QueueOrdering::Standard { concurrency } => (
+            records.into_iter().map(|record| vec![record]).collect(),
+            concurrency,
+        ),
+        QueueOrdering::Fifo { concurrency } => (group_in_order(records), concurrency),
+    };
+    let lane_results: Vec<LaneResult> = futures::stream::iter(lanes)
+        .map(|lane| run_lane(lane, dead_letters, handler))
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+
+    let mut response = SqsBatchResponse::default();
+    let mut summary = BatchSummary::default();
+    for lane in lane_results {
+        summary.done += lane.done;
+        summary.retried += lane.retried;
+        summary.held_back += lane.held_back;
+        summary.dead_lettered += lane.dead_lettered;
+        for message_id in lane.failed {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message_id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    tracing::info!(
+        done = summary.done,
+        retried = summary.retried,
+        held_back = summary.held_back,
+        dead_lettered = summary.dead_lettered,
+        "sqs batch processed"
+    );
+    Ok((response, summary))
+}
+
+fn parse_records(event: &SqsEvent) -> Result<Vec<Record<'_>>, BatchError> {
+    event
+        .records
+        .iter()
+        .enumerate()
+        .map(|(index, message)| {
+            let message_id = message
+                .message_id
+                .as_deref()
+                .filter(|id| !id.is_empty())
+                .ok_or(BatchError::MissingMessageId { index })?;
+            Ok(Record {
+                message_id,
+                body: message.body.as_deref().unwrap_or_default(),
+                receive_count: message
+                    .attributes
+                    .get("ApproximateReceiveCount")
+                    .and_then(|count| count.parse().ok())
+                    .unwrap_or(1),
+                group_id: message.attributes.get("MessageGroupId").map(String::as_str),
+                message,
+            })
+        })
+        .collect()
+}
+
+/// Records split by message group, each group in delivery order. Records without a group
+/// id (not expected on a FIFO queue) each form a group of their own.
+fn group_in_order(records: Vec<Record<'_>>) -> Vec<Vec<Record<'_>>> {
+    let mut lanes: Vec<Vec<Record<'_>>> = Vec::new();
+    let mut lane_of_group: BTreeMap<&str, usize> = BTreeMap::new();
+    for record in records {
+        match record
+            .group_id
+            .and_then(|group| lane_of_group.get(group).copied())
+        {
+            Some(lane) => lanes[lane].push(record),
+            None => {
+                if let Some(group) = record.group_id {
+                    lane_of_group.insert(group, lanes.len());
+                }
+                lanes.push(vec![record]);
+            }
+        }
+    }
+    lanes
+}
+
+#[derive(Default)]
+struct LaneResult {
+    failed: Vec<String>,
+    done: usize,
+    retried: usize,
+    held_back: usize,
+    dead_lettered: usize,
+}
+
+async fn run_lane(
+    lane: Vec<Record<'_>>,
+    dead_letters: &dyn MessageQueue,
+    handler: &dyn RecordHandler,
+) -> LaneResult {
+    let mut result = LaneResult::default();
+    let mut records = lane.into_iter();
+    for record in records.by_ref() {
+        let outcome = match handler.handle(record).await {
+            RecordOutcome::Reject { reason } => match forward(&record, &reason, dead_letters).await
+            {
+                Ok(()) => RecordOutcome::Reject { reason },
+                Err(forward_failure) => RecordOutcome::Retry {
+                    reason: format!(
+                        "{reason}; and forwarding to the dead-letter queue failed: {forward_failure}"
+                    ),
+                },
+            },
+            other => other,
+        };
+        match outcome {
+            RecordOutcome::Done => result.done += 1,
+            RecordOutcome::Reject { reason } => {
+                tracing::warn!(message_id = record.message_id, %reason, "record dead-lettered");
+                result.dead_lettered += 1;
+            }
+            RecordOutcome::Retry { reason } => {
+                tracing::warn!(message_id = record.message_id, %reason, "record will be retried");
+                result.retried += 1;
+                result.failed.push(record.message_id.to_owned());
+                break;
+            }
+        }
+    }
+    // Only a FIFO lane has records left here: they must not overtake the retried one.
+    for held in records {
+        result.held_back += 1;
+        result.failed.push(held.message_id.to_owned());
+    }
+    result
+}
+
+async fn forward(
+    record: &Record<'_>,
+    reason: &str,
+    dead_letters: &dyn MessageQueue,
+) -> Result<(), String> {
+    use dead_letter_attributes::{REASON, SOURCE_MESSAGE_ID, SOURCE_QUEUE};
+
+    let mut message = OutgoingMessage::new(record.body)
+        .with_attribute(REASON, truncate(reason, MAX_REASON_CHARS))
+        .with_attribute(SOURCE_MESSAGE_ID, record.message_id);
+    if let Some(queue) = record.message.event_source_arn.as_deref() {
+        message = message.with_attribute(SOURCE_QUEUE, queue);
+    }
+    if dead_letters.is_fifo() {
+        // The source message id is unique, so the dead-letter copy is sent once even if
+        // this forward is repeated within the deduplication window.
+        message.group_id = Some(record.group_id.unwrap_or(record.message_id).to_owned());
+        message.deduplication_id = Some(record.message_id.to_owned());
+    }
+    let report = dead_letters
+        .send_batch(vec![message])
+        .await
+        .map_err(|error| error.to_string())?;
+    match report.results.into_iter().next() {
+        Some(Ok(_)) => Ok(()),
+        Some(Err(failure)) => Err(format!("{}: {}", failure.code, failure.message)),
+        None => Err("the queue reported no result for the message".to_owned()),
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::adapters::embedded::{EmbeddedQueue, EmbeddedQueueConfig};
+    use crate::ports::SystemClock;
+
+    /// Answers from the body: `ok`, `retry`, `reject`; records every call.
+    struct ScriptedHandler {
+        calls: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl RecordHandler for ScriptedHandler {
+        async fn handle(&self, record: Record<'_>) -> RecordOutcome {
+            if let Ok(mut calls) = self.calls.lock() {
+                calls.push(record.message_id.to_owned());
+            }
+            match record.body {
+                "retry" => RecordOutcome::retry("shop answered 503"),
+                "reject" => RecordOutcome::reject("field `type`: unknown command type"),
+                _ => RecordOutcome::Done,
+            }
+        }
+    }
+
+    fn record(id: &str, body: &str, group: Option<&str>) -> SqsMessage {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(id.to_owned());
+        message.body = Some(body.to_owned());
+        message.event_source_arn = Some("arn:aws:sqs:eu-west-1:000000000000:source".to_owned());
+        message
+            .attributes
+            .insert("ApproximateReceiveCount".to_owned(), "1".to_owned());
+        if let Some(group) = group {
+            message
+                .attributes
+                .insert("MessageGroupId".to_owned(), group.to_owned());
+        }
+        message
+    }
+
+    fn event(records: Vec<SqsMessage>) -> SqsEvent {
+        let mut event = SqsEvent::default();
+        event.records = records;
+        event
+    }
+
+    async fn dead_letter_queue(dir: &std::path::Path, name: &str) -> Arc<EmbeddedQueue> {
+        EmbeddedQueue::open(dir, EmbeddedQueueConfig::new(name), Arc::new(SystemClock))
+            .await
+            .expect("queue opens")
+    }
+
+    fn failed_ids(response: &SqsBatchResponse) -> Vec<&str> {
+        let mut ids: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|failure| failure.item_identifier.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    #[tokio::test]
+    async fn fifo_holds_back_the_rest_of_a_failed_group_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dlq = dead_letter_queue(dir.path(), "commands-dlq.fifo").await;
+        let handler = ScriptedHandler {
+            calls: Mutex::new(Vec::new()),
+        };
+        let batch = event(vec![
+            record("a1", "ok", Some("order-a")),
+            record("b1", "retry", Some("order-b")),
+            record("a2", "ok", Some("order-a")),
+            record("b2", "ok", Some("order-b")),
+            record("b3", "ok", Some("order-b")),
+        ]);
+        let (response, summary) = process_batch(
+            &batch,
+            QueueOrdering::Fifo { concurrency: 4 },
+            dlq.as_ref(),
+            &handler,
+        )
+        .await
+        .expect("batch answers");
+
+        assert_eq!(failed_ids(&response), vec!["b1", "b2", "b3"]);
+        assert_eq!(
+            summary,
+            BatchSummary {
+                done: 2,
+                retried: 1,
+                held_back: 2,
+                dead_lettered: 0
+            }
+        );
+        let calls = handler.calls.lock().expect("lock").clone();
+        assert!(!calls.contains(&"b2".to_owned()), "b2 must not overtake b1");
+        let position = |id: &str| calls.iter().position(|call| call == id);
+        assert!(
+            position("a1") < position("a2"),
+            "group order kept: {calls:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_rejected_record_goes_to_the_dead_letter_queue_with_its_reason_and_is_not_retried() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dlq = dead_letter_queue(dir.path(), "commands-dlq.fifo").await;
+        let handler = ScriptedHandler {
+            calls: Mutex::new(Vec::new()),
+        };
+        let batch = event(vec![
+            record("x1", "reject", Some("order-x")),
+            record("x2", "ok", Some("order-x")),
+        ]);
+        let (response, summary) = process_batch(
+            &batch,
+            QueueOrdering::Fifo { concurrency: 1 },
+            dlq.as_ref(),
+            &handler,
+        )
+        .await
+        .expect("batch answers");
+
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(summary.dead_lettered, 1);
+        assert_eq!(summary.done, 1);
+        let received = dlq
+            .receive(10, Duration::ZERO, None)
+            .await
+            .expect("dead letters readable");
+        assert_eq!(received.len(), 1);
+        let dead = &received[0];
+        assert_eq!(dead.body, "reject");
+        assert_eq!(
+            dead.attributes
+                .get(dead_letter_attributes::REASON)
+                .map(String::as_str),
+            Some("field `type`: unknown command type")
+        );
+        assert_eq!(
+            dead.attributes
+                .get(dead_letter_attributes::SOURCE_MESSAGE_ID)
+                .map(String::as_str),
+            Some("x1")
+        );
+    }
+
+    #[tokio::test]
+    async fn standard_queues_report_each_failure_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dlq = dead_letter_queue(dir.path(), "poll-dlq").await;
+        let handler = ScriptedHandler {
+            calls: Mutex::new(Vec::new()),
+        };
+        let batch = event(vec![
+            record("p1", "retry", None),
+            record("p2", "ok", None),
+            record("p3", "retry", None),
+        ]);
+        let (response, summary) = process_batch(
+            &batch,
+            QueueOrdering::Standard { concurrency: 2 },
+            dlq.as_ref(),
+            &handler,
+        )
+        .await
+        .expect("batch answers");
+        assert_eq!(failed_ids(&response), vec!["p1", "p3"]);
+        assert_eq!(summary.done, 1);
+        assert_eq!(handler.calls.lock().expect("lock").len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_record_without_message_id_fails_the_whole_batch_instead_of_an_empty_identifier() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dlq = dead_letter_queue(dir.path(), "poll-dlq").await;
+        let handler = ScriptedHandler {
+            calls: Mutex::new(Vec::new()),
+        };
+        let mut anonymous = record("ignored", "ok", None);
+        anonymous.message_id = Some(String::new());
+        let batch = event(vec![record("p1", "ok", None), anonymous]);
+        let error = process_batch(
+            &batch,
+            QueueOrdering::Standard { concurrency: 1 },
+            dlq.as_ref(),
+            &handler,
+        )
+        .await
+        .expect_err("no empty item identifier is ever returned");
+        assert!(matches!(error, BatchError::MissingMessageId { index: 1 }));
+        assert!(
+            handler.calls.lock().expect("lock").is_empty(),
+            "nothing runs before the batch is known to be reportable"
+        );
+    }
+
+    #[test]
+    fn long_reasons_are_truncated_on_a_char_boundary() {
+        let reason = "é".repeat(2000);
+        let kept = truncate(&reason, MAX_REASON_CHARS);
+        assert_eq!(kept.chars().count(), MAX_REASON_CHARS + 1);
+    }
+}
