@@ -2,3 +2,4 @@
 //! each handler is a function over the ports, so a binary is only wiring.
 
 pub mod poll_request;
+pub mod sqs_batch;
