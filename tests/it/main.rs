@@ -4,3 +4,4 @@ mod conformance;
 mod beyond;
 mod ports;
 mod support;
+mod sandbox;
