@@ -55,3 +55,49 @@ where
         source: Box::new(err),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn service_error(status: u16, code: &str) -> StoreError {
+        let error = GetItemError::generic(ErrorMetadata::builder().code(code).build());
+        let status = status.try_into().expect("a valid status");
+        let raw = HttpResponse::new(status, SdkBody::empty());
+        sdk_error("GetItem", SdkError::service_error(error, raw))
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_transient() {
+        assert!(service_error(400, "ThrottlingException").is_transient());
+        assert!(service_error(400, "ProvisionedThroughputExceededException").is_transient());
+        assert!(service_error(500, "InternalServerError").is_transient());
+        assert!(service_error(503, "Whatever").is_transient());
+        assert!(service_error(429, "TooManyRequests").is_transient());
+        let timeout: SdkError<GetItemError, HttpResponse> =
+            SdkError::timeout_error("operation timed out");
+        assert!(sdk_error("GetItem", timeout).is_transient());
+    }
+
+    #[test]
+    fn client_errors_are_permanent_and_keep_their_code_and_source() {
+        let error = service_error(400, "ValidationException");
+        assert!(!error.is_transient());
+        match &error {
+            StoreError::Backend {
+                code, operation, ..
+            } => {
+                assert_eq!(
+                    (code.as_str(), *operation),
+                    ("ValidationException", "GetItem")
+                );
+            }
+            other => panic!("expected Backend, got {other:?}"),
+        }
+        assert!(std::error::Error::source(&error).is_some());
+    }
+}
