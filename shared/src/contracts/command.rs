@@ -1990,6 +1990,77 @@ mod tests {
         }
     }
 
+    /// Any JSON value, nested a few levels.
+    fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            "[ -~]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("type".to_owned()),
+                        Just("order".to_owned()),
+                        Just("lines".to_owned()),
+                        Just("quantity".to_owned()),
+                        "[a-zA-Z]{1,8}"
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_parser_never_panics_on_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let _ = parse_command(&bytes);
+            let _ = peek_identity(&bytes);
+        }
+
+        #[test]
+        fn the_parser_never_panics_on_json(value in arbitrary_json()) {
+            let _ = parse_command(value.to_string().as_bytes());
+        }
+
+        /// Valid commands with one field replaced by anything: a typed error or a command
+        /// that survives a round trip, and every error names a field or is about the whole.
+        #[test]
+        fn one_bad_field_gives_a_typed_error(
+            example in 0..4usize,
+            field in 0..12usize,
+            replacement in arbitrary_json(),
+        ) {
+            let base = [ship_example(), return_example(), cancel_example(), stock_example()][example].clone();
+            let Value::Object(mut object) = base else { unreachable!() };
+            let keys: Vec<String> = object.keys().cloned().collect();
+            let key = keys[field % keys.len()].clone();
+            object.insert(key, replacement);
+            let text = Value::Object(object).to_string();
+            match parse_command(text.as_bytes()) {
+                Ok(command) => {
+                    let again = serde_json::to_string(&command).map_err(|e| e.to_string());
+                    proptest::prop_assert!(again.is_ok());
+                    let reparsed = parse_command(again.unwrap_or_default().as_bytes());
+                    proptest::prop_assert!(matches!(reparsed, Ok(ref c) if *c == command));
+                }
+                Err(error) => {
+                    proptest::prop_assert!(error.is_permanent());
+                    proptest::prop_assert!(!error.to_string().is_empty());
+                }
+            }
+        }
+    }
+
     #[test]
     fn contracts_command_schema_is_committed() {
         crate::contracts::schema::check_committed::<Command>("v1/command.schema.json")
