@@ -39,6 +39,13 @@ pub struct Decision {
     /// To send in this order (created, canceled, shipped, delivered, ready for pickup,
     /// picked up, returned), before writing `next_state`.
     pub events: Vec<OrderEvent>,
+    /// Set when the events import the order: write it (conditionally) *before* sending.
+    /// Sending first and writing after is safe for everything else, because a re-run on a
+    /// newer snapshot re-sends cumulative quantities; but the import policy is not
+    /// monotone (a cancelation or a payment status change can turn "import" into "skip"),
+    /// so without this record a crash between sending `order.created` and the ledger write
+    /// could leave Afosto with an order whose later cancelation it never hears of.
+    pub pre_send_state: Option<LedgerState>,
     /// The ledger state after these events.
     pub next_state: LedgerState,
     /// Set when the order is not imported (yet); no events then.
@@ -48,7 +55,8 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// Whether the ledger needs a write (conditional on the version read with `previous`).
+    /// Whether `next_state` needs writing. `previous` is what the ledger holds now: the
+    /// state read, or `pre_send_state` once that was written.
     pub fn ledger_changed(&self, previous: Option<&LedgerState>) -> bool {
         match previous {
             Some(previous) => previous != &self.next_state,
@@ -114,11 +122,17 @@ pub fn diff(
     let mut next = previous.cloned().unwrap_or_default();
     let created = if next.imported {
         None
+    } else if next.import_decided {
+        // A previous run decided to import and may have sent `order.created` before it
+        // crashed: the policy must not take that back on a newer snapshot (a cancelation
+        // meanwhile would otherwise never reach Afosto).
+        Some(normalize(order)?)
     } else {
         match admission(context.policy, order)? {
             Admission::Skip(reason) => {
                 return Ok(Decision {
                     events: Vec::new(),
+                    pre_send_state: None,
                     next_state: next,
                     skipped_reason: Some(reason),
                     anomalies: Vec::new(),
@@ -127,6 +141,10 @@ pub fn diff(
             Admission::Import => Some(normalize(order)?),
         }
     };
+    let pre_send_state = (created.is_some() && !next.import_decided).then(|| LedgerState {
+        import_decided: true,
+        ..next.clone()
+    });
     let skus: BTreeMap<Uuid, String> = line_skus(order)?.into_iter().collect();
     let fulfilment = Fulfilment::of(order);
     let observed: Vec<(Uuid, LineCounters)> = order
@@ -145,6 +163,9 @@ pub fn diff(
 
     if let Some(normalized) = created {
         next.imported = true;
+        // Only meaningful until the import is recorded; cleared so a replay from the
+        // pre-send state ends in the same state as the run that crashed.
+        next.import_decided = false;
         let occurred_at = normalized.created_at;
         out.emit(
             &mut next,
@@ -266,6 +287,7 @@ pub fn diff(
 
     Ok(Decision {
         events: out.events,
+        pre_send_state,
         next_state: next,
         skipped_reason: None,
         anomalies,

@@ -524,3 +524,40 @@ fn skipped_orders_keep_the_previous_state() {
     assert_eq!(decision.skipped_reason, Some(SkipReason::TestOrder));
     assert_eq!(decision.next_state, LedgerState::default());
 }
+
+#[test]
+fn an_import_is_recorded_before_sending_and_survives_a_later_cancelation() {
+    let json = order_json();
+    let decision = run(None, &json);
+    let pre_send = decision
+        .pre_send_state
+        .clone()
+        .expect("an import writes first");
+    assert!(pre_send.import_decided);
+    assert!(!pre_send.imported);
+    assert_eq!(
+        pre_send.last_sequence, 0,
+        "nothing is recorded as emitted yet"
+    );
+
+    // Crash after sending order.created, before the final write; the order is canceled
+    // before the next run. Afosto has the order, so it must hear of the cancelation.
+    let mut canceled = json;
+    canceled["canceled"] = true.into();
+    let rerun = run(Some(&pre_send), &canceled);
+    assert!(rerun.skipped_reason.is_none());
+    assert!(rerun.pre_send_state.is_none(), "already recorded");
+    assert_eq!(kinds(&rerun), [EventKind::Created, EventKind::Canceled]);
+    assert_eq!(rerun.events[0].event_id(), decision.events[0].event_id());
+    assert!(rerun.next_state.imported);
+
+    // Later changes of an imported order need no pre-send write.
+    let mut shipped = order_json();
+    set_bucket(&mut shipped, 1, "unshipped", 0);
+    set_bucket(&mut shipped, 1, "shipped", 1);
+    assert!(
+        run(Some(&decision.next_state), &shipped)
+            .pre_send_state
+            .is_none()
+    );
+}

@@ -20,6 +20,12 @@ pub struct LedgerState {
     /// `order.created` was emitted.
     #[serde(default)]
     pub imported: bool,
+    /// The order passed the import policy and `order.created` is about to be sent (written
+    /// before sending, see [`Decision::pre_send_state`](super::diff::Decision)). From then
+    /// on the order is imported whatever the policy says of a later snapshot: the created
+    /// event may already be out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub import_decided: bool,
     /// An `order.canceled` with `wholeOrder: true` was emitted.
     #[serde(default)]
     pub whole_order_canceled: bool,
@@ -39,6 +45,7 @@ impl Default for LedgerState {
         Self {
             format: LEDGER_FORMAT,
             imported: false,
+            import_decided: false,
             whole_order_canceled: false,
             last_sequence: 0,
             lines: BTreeMap::new(),

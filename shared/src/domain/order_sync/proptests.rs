@@ -1,7 +1,7 @@
 //! Property tests: a simulated ePages order moves pieces between its buckets by the rules
 //! of beyond-api.md §3.3/§4 (ship → mark shipped → deliver, cancel what is not handed
 //! out, return what the customer has, one whole-order pickup process), the poller polls it
-//! at random moments, sometimes crashing between sending and the ledger write, and the
+//! at random moments, sometimes crashing before or after sending the events, and the
 //! events that reach the consumer must add up to exactly what happened.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -79,8 +79,22 @@ enum Action {
     MarkPickedUp,
     Pay,
     Poll {
-        crash: bool,
+        fault: Fault,
     },
+}
+
+/// What goes wrong during a poll of the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    None,
+    /// Crash after the pre-send write, before sending anything.
+    BeforeSend,
+    /// Crash after sending, before the final ledger write.
+    AfterSend,
+}
+
+fn fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![2 => Just(Fault::None), 1 => Just(Fault::BeforeSend), 1 => Just(Fault::AfterSend)]
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -98,7 +112,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => Just(Action::CreatePickup),
         2 => Just(Action::MarkPickedUp),
         1 => Just(Action::Pay),
-        4 => any::<bool>().prop_map(|crash| Action::Poll { crash }),
+        4 => fault().prop_map(|fault| Action::Poll { fault }),
     ]
 }
 
@@ -394,11 +408,21 @@ impl Poller {
         })
     }
 
-    fn poll(&mut self, sim: &SimOrder, crash: bool) -> Result<(), TestCaseError> {
+    fn store(&mut self, state: &LedgerState) -> Result<(), TestCaseError> {
+        self.stored = Some(
+            state
+                .to_ledger_data()
+                .map_err(|error| TestCaseError::fail(error.to_string()))?,
+        );
+        Ok(())
+    }
+
+    fn poll(&mut self, sim: &SimOrder, fault: Fault) -> Result<(), TestCaseError> {
         let tenant = tenant();
+        let policy = self.policy.clone();
         let context = DiffContext {
             tenant: &tenant,
-            policy: &self.policy,
+            policy: &policy,
             detected_at: detected_at(),
         };
         let order = to_order(sim.snapshot());
@@ -412,12 +436,20 @@ impl Poller {
         let decision = diff(&context, previous.as_ref(), &order, None)
             .map_err(|error| TestCaseError::fail(error.to_string()))?;
         prop_assert!(decision.anomalies.is_empty(), "{:?}", decision.anomalies);
+        if let Some(pre_send) = &decision.pre_send_state {
+            self.store(pre_send)?;
+        }
+        if fault == Fault::BeforeSend {
+            // Nothing sent, nothing more written: the next poll must make up for it.
+            return Ok(());
+        }
         for event in &decision.events {
             self.consumer.receive(event);
         }
-        if crash {
-            // Sent, then crashed before the ledger write: the re-run re-sends the same ids.
-            let replay = diff(&context, previous.as_ref(), &order, None)
+        if fault == Fault::AfterSend {
+            // Sent, then crashed before the ledger write: the re-run on the same snapshot
+            // re-sends the same events with the same ids and sequence numbers.
+            let replay = diff(&context, self.state().as_ref(), &order, None)
                 .map_err(|error| TestCaseError::fail(error.to_string()))?;
             let ids = |events: &[OrderEvent]| {
                 events
@@ -431,13 +463,8 @@ impl Poller {
                 self.consumer.receive(event);
             }
         }
-        if decision.ledger_changed(previous.as_ref()) {
-            self.stored = Some(
-                decision
-                    .next_state
-                    .to_ledger_data()
-                    .map_err(|error| TestCaseError::fail(error.to_string()))?,
-            );
+        if decision.ledger_changed(self.state().as_ref()) {
+            self.store(&decision.next_state)?;
         }
         // The same snapshot again, with the new state: nothing new.
         let again = diff(&context, self.state().as_ref(), &order, None)
@@ -485,11 +512,11 @@ proptest! {
         };
         for action in actions {
             match action {
-                Action::Poll { crash } => poller.poll(&sim, crash)?,
+                Action::Poll { fault } => poller.poll(&sim, fault)?,
                 other => sim.apply(other),
             }
         }
-        poller.poll(&sim, false)?;
+        poller.poll(&sim, Fault::None)?;
 
         let events = &poller.consumer.events;
         let imported = poller.state().is_some_and(|state| state.imported);
@@ -526,5 +553,119 @@ proptest! {
         // The whole-order flag is reported once, when (and only when) it happened.
         let whole = events.iter().filter(|event| matches!(event, OrderEvent::Canceled(c) if c.whole_order)).count();
         prop_assert_eq!(whole, usize::from(sim.wholly_canceled()));
+    }
+}
+
+/// A consumer following the documented rule: per (line, state) apply
+/// `cumulative − applied`, i.e. keep the highest cumulative quantity seen.
+#[derive(Default)]
+struct CumulativeConsumer {
+    applied: BTreeMap<(Uuid, Bucket), u32>,
+    created: BTreeSet<Uuid>,
+    whole_canceled: usize,
+    whole_canceled_ids: BTreeSet<Uuid>,
+    sequences: BTreeSet<u64>,
+}
+
+impl CumulativeConsumer {
+    fn apply(&mut self, line: Uuid, bucket: Bucket, cumulative: u32) {
+        let applied = self.applied.entry((line, bucket)).or_default();
+        *applied = (*applied).max(cumulative);
+    }
+
+    fn receive(&mut self, event: &OrderEvent) {
+        self.sequences.insert(event.sequence());
+        let (bucket, lines) = match event {
+            OrderEvent::Created(_) => {
+                self.created.insert(event.event_id());
+                return;
+            }
+            OrderEvent::Returned(returned) => {
+                for line in &returned.lines {
+                    self.apply(
+                        line.line_item_id,
+                        Bucket::Returned,
+                        line.cumulative_returned,
+                    );
+                    self.apply(line.line_item_id, Bucket::Broken, line.cumulative_broken);
+                }
+                return;
+            }
+            OrderEvent::Canceled(canceled) => {
+                if canceled.whole_order && self.whole_canceled_ids.insert(event.event_id()) {
+                    self.whole_canceled += 1;
+                }
+                (Bucket::Canceled, &canceled.lines)
+            }
+            OrderEvent::Shipped(event) => (Bucket::Shipped, &event.lines),
+            OrderEvent::Delivered(event) => (Bucket::Delivered, &event.lines),
+            OrderEvent::ReadyForPickup(event) => (Bucket::ReadyForPickup, &event.lines),
+            OrderEvent::PickedUp(event) => (Bucket::PickedUp, &event.lines),
+        };
+        for line in lines {
+            self.apply(line.line_item_id, bucket, line.cumulative_quantity);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Crashes after sending and before the ledger write, followed by a run on a *newer*
+    /// snapshot: the re-sent events may merge changes under new ids, and a consumer that
+    /// applies cumulative quantities still ends up exactly at what happened.
+    #[test]
+    fn lost_ledger_writes_are_healed_by_cumulative_quantities(
+        (pickup, paid, paid_only, initials, actions) in scenario()
+    ) {
+        let mut sim = SimOrder::new(pickup, paid, &initials);
+        let policy = SyncPolicy {
+            payment_filter: if paid_only { PaymentStatusFilter::PaidOnly } else { PaymentStatusFilter::Any },
+            ..policy()
+        };
+        let tenant = tenant();
+        let context = DiffContext { tenant: &tenant, policy: &policy, detected_at: detected_at() };
+        let mut stored: Option<LedgerState> = None;
+        let mut consumer = CumulativeConsumer::default();
+        for action in actions.iter().copied().chain([Action::Poll { fault: Fault::None }]) {
+            let Action::Poll { fault } = action else {
+                sim.apply(action);
+                continue;
+            };
+            let order = to_order(sim.snapshot());
+            let decision = diff(&context, stored.as_ref(), &order, None)
+                .map_err(|error| TestCaseError::fail(error.to_string()))?;
+            prop_assert!(decision.anomalies.is_empty(), "{:?}", decision.anomalies);
+            if let Some(pre_send) = decision.pre_send_state {
+                stored = Some(pre_send);
+            }
+            if fault != Fault::BeforeSend {
+                for event in &decision.events {
+                    consumer.receive(event);
+                }
+            }
+            // Either crash loses the final write; the next poll sees a newer snapshot.
+            if fault == Fault::None {
+                stored = Some(decision.next_state);
+            }
+        }
+
+        let imported = stored.as_ref().is_some_and(|state| state.imported);
+        if !imported {
+            prop_assert!(consumer.created.is_empty() && consumer.applied.is_empty());
+            return Ok(());
+        }
+        prop_assert_eq!(consumer.created.len(), 1, "one order.created id");
+        let max = consumer.sequences.iter().next_back().copied().unwrap_or(0);
+        prop_assert_eq!(consumer.sequences.len() as u64, max, "no sequence gap");
+        for line in &sim.lines {
+            for bucket in [Bucket::Canceled, Bucket::Shipped, Bucket::Delivered, Bucket::PickedUp, Bucket::Returned, Bucket::Broken] {
+                let applied = consumer.applied.get(&(line.id, bucket)).copied().unwrap_or(0);
+                prop_assert_eq!(applied, line.truth.get(bucket), "{:?} of {}", bucket, line.id);
+            }
+            let ready = consumer.applied.get(&(line.id, Bucket::ReadyForPickup)).copied().unwrap_or(0);
+            prop_assert!(ready >= line.truth.picked_up && ready <= line.initial);
+        }
+        prop_assert_eq!(consumer.whole_canceled > 0, sim.wholly_canceled());
     }
 }
