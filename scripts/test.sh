@@ -24,3 +24,6 @@ source scripts/moto.sh
 
 step "tests"
 cargo test --workspace --locked
+
+step "demo (the README's run command)"
+cargo run --quiet --locked -p epages-sync -- demo

@@ -20,6 +20,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the whole thing locally: the sandbox shop, the real client, every effect verified.
+    Demo(commands::demo::DemoArgs),
     /// Run an emulated ePages Beyond shop (for tests and local demos) until Ctrl-C.
     Sandbox(commands::sandbox::SandboxArgs),
 }
@@ -34,14 +36,22 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Sandbox(args) => commands::sandbox::run(args).await,
-    };
+    let result = run(cli.command).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", commands::report(&error));
+            eprintln!("error: {}", commands::report(error.as_ref()));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Each command keeps its own typed error; boxing here keeps its chain of causes for the
+/// report.
+async fn run(command: Command) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    match command {
+        Command::Demo(args) => commands::demo::run(args).await?,
+        Command::Sandbox(args) => commands::sandbox::run(args).await?,
+    }
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod demo;
 pub mod sandbox;
 
 /// An error with its chain of causes, one per `: `.
