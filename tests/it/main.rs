@@ -5,3 +5,4 @@ mod beyond;
 mod ports;
 mod support;
 mod sandbox;
+mod auth;

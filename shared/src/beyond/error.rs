@@ -230,7 +230,11 @@ impl BeyondError {
                     ErrorClass::Ambiguous => ErrorClass::Transient,
                     class => class,
                 },
-                None => ErrorClass::Transient,
+                // A tenant token source (`crate::auth`) knows whether it needs a person.
+                None => match source.downcast_ref::<crate::auth::AuthError>() {
+                    Some(auth) => auth.class(),
+                    None => ErrorClass::Transient,
+                },
             },
             BeyondError::Decode { .. }
             | BeyondError::Encode { .. }
