@@ -3,5 +3,6 @@
 //! repository root (a test keeps the two in step).
 
 pub mod command;
+pub mod command_result;
 pub mod order_event;
 pub mod schema;
