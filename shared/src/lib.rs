@@ -4,8 +4,6 @@
 
 pub mod adapters;
 pub mod auth;
-pub mod afosto_webhook;
-pub mod auth;
 pub mod aws;
 pub mod beyond;
 pub mod contracts;
