@@ -67,6 +67,18 @@ pub fn decimal_from_json(value: &Value) -> Option<Decimal> {
     }
 }
 
+/// Amounts beyond a trillion are refused as input: no shop sells that, and bounding them
+/// keeps every later multiplication and sum far from `Decimal` overflow.
+pub fn plausible_amount(amount: Decimal) -> bool {
+    amount.abs() <= Decimal::from(1_000_000_000_000_i64)
+}
+
+/// Tax rates are fractions between 0 and 1 (`0.19`); anything else is refused as input
+/// (a rate of -1 would divide by zero).
+pub fn plausible_rate(rate: Decimal) -> bool {
+    rate >= Decimal::ZERO && rate <= Decimal::ONE
+}
+
 /// The tax contained in a gross amount (or added to a net one) at `rate`, rounded to four
 /// places as Beyond's examples show (`7.9743`).
 pub fn tax_of(tax_model: TaxModel, amount: Decimal, rate: Decimal) -> Decimal {

@@ -355,6 +355,19 @@ pub fn add_product(core: &Core, shop: &str, seed: &SeedProduct) -> Result<Value,
             json!({ "amount": crate::money::number(price), "taxModel": "GROSS", "currency": currency }),
         );
     }
+    if let Some(variation) = seed.variations.iter().find(|v| {
+        v.price
+            .is_some_and(|price| !crate::money::plausible_amount(price))
+    }) {
+        return Err(ApiError::validation(
+            "Variation",
+            vec![(
+                "price".into(),
+                Value::String(variation.sku.clone()),
+                "is out of range".into(),
+            )],
+        ));
+    }
     let root = core.api_root(shop);
     core.with_shop(shop, |shop, now| {
         let mut product = build_product(&body, now)?;

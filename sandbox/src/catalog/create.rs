@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{Availability, Product};
 use crate::error::ApiError;
-use crate::money::decimal_from_json;
+use crate::money::{decimal_from_json, plausible_amount};
 
 const PRICES: [&str; 3] = ["salesPrice", "listPrice", "manufacturerPrice"];
 
@@ -34,6 +34,15 @@ pub fn build_product(body: &Value, now: DateTime<Utc>) -> Result<Product, ApiErr
         let Some(value) = fields.get(price).filter(|v| !v.is_null()) else {
             continue;
         };
+        if let Some(amount) = value.get("amount").and_then(decimal_from_json)
+            && !plausible_amount(amount)
+        {
+            problems.push((
+                format!("{price}.amount"),
+                value.get("amount").cloned().unwrap_or(Value::Null),
+                "is out of range".to_owned(),
+            ));
+        }
         for part in ["amount", "taxModel", "currency"] {
             if value.get(part).is_none_or(Value::is_null) {
                 problems.push((

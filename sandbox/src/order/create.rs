@@ -26,7 +26,9 @@ use super::{Buckets, ChargeLine, Fulfilment, LineItem, Order, ProductSnapshot, R
 use crate::catalog::{Catalog, ResolvedItem, StockTarget};
 use crate::clock::parse_timestamp;
 use crate::error::ApiError;
-use crate::money::{TaxModel, decimal_from_json, default_tax_rate};
+use crate::money::{
+    TaxModel, decimal_from_json, default_tax_rate, plausible_amount, plausible_rate,
+};
 
 /// The body fields the spec marks as required.
 const REQUIRED: [&str; 8] = [
@@ -39,6 +41,10 @@ const REQUIRED: [&str; 8] = [
     "taxModel",
     "taxTotal",
 ];
+
+/// Bounds that keep every sum of pieces far from overflow.
+const MAX_LINE_QUANTITY: i64 = 1_000_000;
+const MAX_LINES: usize = 1_000;
 
 /// Plain fields copied onto the order as given.
 const COPIED: [&str; 10] = [
@@ -136,17 +142,14 @@ pub fn build_order(
     let raw_lines = fields
         .get("productLineItems")
         .and_then(Value::as_array)
-        .filter(|lines| !lines.is_empty())
+        .filter(|lines| !lines.is_empty() && lines.len() <= MAX_LINES)
         .ok_or_else(|| {
             ApiError::validation(
                 "CreateOrderRequest",
                 vec![(
                     "productLineItems".into(),
-                    fields
-                        .get("productLineItems")
-                        .cloned()
-                        .unwrap_or(Value::Null),
-                    "must not be empty".into(),
+                    Value::Null,
+                    format!("must hold 1 to {MAX_LINES} line items"),
                 )],
             )
         })?;
@@ -160,6 +163,49 @@ pub fn build_order(
             .get("adjustStock")
             .and_then(Value::as_bool)
             .unwrap_or(true);
+
+    let mut charge_problems = Vec::new();
+    for field in [
+        "shippingLineItem",
+        "pickupLineItem",
+        "paymentLineItem",
+        "couponLineItem",
+    ] {
+        let Some(charge) = fields.get(field).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        if let Some(price) = charge
+            .pointer("/lineItemPrice/amount")
+            .and_then(decimal_from_json)
+            && !plausible_amount(price)
+        {
+            charge_problems.push((
+                format!("{field}.lineItemPrice.amount"),
+                charge
+                    .pointer("/lineItemPrice/amount")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+                "is out of range".to_owned(),
+            ));
+        }
+        if let Some(rate) = charge
+            .pointer("/lineItemTaxes/0/taxRate")
+            .and_then(decimal_from_json)
+            && !plausible_rate(rate)
+        {
+            charge_problems.push((
+                format!("{field}.lineItemTaxes[0].taxRate"),
+                charge
+                    .pointer("/lineItemTaxes/0/taxRate")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+                "must be between 0 and 1".to_owned(),
+            ));
+        }
+    }
+    if !charge_problems.is_empty() {
+        return Err(ApiError::validation("CreateOrderRequest", charge_problems));
+    }
 
     let mut lines = Vec::new();
     let mut stock: BTreeMap<StockTarget, i64> = BTreeMap::new();
@@ -293,14 +339,16 @@ fn build_line(
     let at = |field: &str| format!("productLineItems[{index}].{field}");
     let mut problems = Vec::new();
     let quantity = match raw.get("quantity").and_then(Value::as_i64) {
-        Some(quantity) if quantity >= 1 => u32::try_from(quantity).ok(),
+        Some(quantity) if (1..=MAX_LINE_QUANTITY).contains(&quantity) => {
+            u32::try_from(quantity).ok()
+        }
         _ => None,
     };
     if quantity.is_none() {
         problems.push((
             at("quantity"),
             raw.get("quantity").cloned().unwrap_or(Value::Null),
-            "must be a whole number greater than or equal to 1".to_owned(),
+            format!("must be a whole number from 1 to {MAX_LINE_QUANTITY}"),
         ));
     }
     let product = raw.get("product").cloned().unwrap_or(Value::Null);
@@ -332,11 +380,32 @@ fn build_line(
             "must reference a product or variation of the shop by _id or sku, or carry sku and name".to_owned(),
         ));
     }
-    if unit_price.is_none() {
-        problems.push((
+    match unit_price {
+        None => problems.push((
             at("unitPrice"),
             raw.get("unitPrice").cloned().unwrap_or(Value::Null),
             "must not be null".to_owned(),
+        )),
+        Some(price) if !plausible_amount(price) => problems.push((
+            at("unitPrice.amount"),
+            raw.pointer("/unitPrice/amount")
+                .cloned()
+                .unwrap_or(Value::Null),
+            "is out of range".to_owned(),
+        )),
+        Some(_) => {}
+    }
+    if let Some(rate) = raw
+        .pointer("/lineItemTax/taxRate")
+        .and_then(decimal_from_json)
+        && !plausible_rate(rate)
+    {
+        problems.push((
+            at("lineItemTax.taxRate"),
+            raw.pointer("/lineItemTax/taxRate")
+                .cloned()
+                .unwrap_or(Value::Null),
+            "must be between 0 and 1".to_owned(),
         ));
     }
     let (Some(quantity), Some(unit_price), true) = (quantity, unit_price, problems.is_empty())

@@ -140,7 +140,7 @@ impl Order {
         let lines = self.shippings[index].lines.clone();
         for line in &lines {
             if let Some(item) = self.line_mut(line.line_item) {
-                item.buckets.pending -= line.quantity;
+                item.buckets.pending = item.buckets.pending.saturating_sub(line.quantity);
                 item.buckets.shipped += line.quantity;
             }
         }
@@ -189,8 +189,10 @@ impl Order {
             let remaining = process.remaining(line.line_item);
             if let Some(item) = self.line_mut(line.line_item) {
                 match process.status {
-                    ShippingProcessStatus::Pending => item.buckets.pending -= line.quantity,
-                    _ => item.buckets.shipped -= remaining,
+                    ShippingProcessStatus::Pending => {
+                        item.buckets.pending = item.buckets.pending.saturating_sub(line.quantity);
+                    }
+                    _ => item.buckets.shipped = item.buckets.shipped.saturating_sub(remaining),
                 }
                 item.buckets.delivered += match process.status {
                     ShippingProcessStatus::Pending => line.quantity,
@@ -789,9 +791,9 @@ impl Order {
             let delivered = self.shippings[i].status == ShippingProcessStatus::Delivered;
             if let Some(item) = self.line_mut(line_item) {
                 if delivered {
-                    item.buckets.delivered -= take;
+                    item.buckets.delivered = item.buckets.delivered.saturating_sub(take);
                 } else {
-                    item.buckets.shipped -= take;
+                    item.buckets.shipped = item.buckets.shipped.saturating_sub(take);
                 }
             }
             left -= take;

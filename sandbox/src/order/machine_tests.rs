@@ -538,3 +538,24 @@ fn every_change_appends_an_event_and_bumps_updated_at() {
         );
     }
 }
+
+#[test]
+fn absurd_amounts_quantities_and_rates_are_refused_not_panicked_on() {
+    let attempts = [
+        json!({ "quantity": 1, "product": { "sku": "A" }, "unitPrice": { "amount": 1e27 } }),
+        json!({ "quantity": 4_000_000_000_u64, "product": { "sku": "A" } }),
+        json!({ "quantity": 1, "product": { "sku": "A" }, "lineItemTax": { "taxRate": -1 } }),
+    ];
+    for line in attempts {
+        let mut request = body(false, "PARTIAL_REFUND");
+        request["productLineItems"] = json!([line]);
+        let error = build_order(&request, &catalog(), "1".into(), Utc::now()).err();
+        assert_eq!(
+            error.map(|e| e.error_id().to_owned()).as_deref(),
+            Some("input-validation-failed")
+        );
+    }
+    let mut request = body(false, "PARTIAL_REFUND");
+    request["shippingLineItem"]["lineItemTaxes"] = json!([{ "taxRate": -1 }]);
+    assert!(build_order(&request, &catalog(), "1".into(), Utc::now()).is_err());
+}
