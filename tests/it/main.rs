@@ -6,3 +6,4 @@ mod ports;
 mod support;
 mod sandbox;
 mod auth;
+mod pipeline_poll;

@@ -3,3 +3,5 @@
 
 pub mod poll_request;
 pub mod sqs_batch;
+pub mod poll;
+pub mod schedule;
