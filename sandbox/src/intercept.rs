@@ -19,6 +19,23 @@ use crate::http::api_path;
 use crate::journal::{NewEntry, Outcome};
 use crate::server::ConnectionKiller;
 
+/// Token grant parameters that act as credentials.
+const GRANT_SECRETS: [&str; 3] = ["code", "refresh_token", "client_secret"];
+
+/// The journal keeps which grant a token request used but not the codes and refresh tokens
+/// themselves: they are credentials, even if only the sandbox's own.
+fn redact_grant(parameters: &str) -> String {
+    let mut redacted = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in url::form_urlencoded::parse(parameters.as_bytes()) {
+        if GRANT_SECRETS.contains(&key.as_ref()) {
+            redacted.append_pair(&key, "[redacted]");
+        } else {
+            redacted.append_pair(&key, &value);
+        }
+    }
+    redacted.finish()
+}
+
 /// Larger bodies are refused; no Beyond request comes near it.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -43,12 +60,25 @@ pub async fn intercept(State(core): State<Arc<Core>>, request: Request, next: Ne
                 .into_response();
         }
     };
+    let is_token_request = relative == "/oauth/token";
     let request_body = (is_write && !bytes.is_empty()).then(|| {
-        serde_json::from_slice::<Value>(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        serde_json::from_slice::<Value>(&bytes).unwrap_or_else(|_| {
+            let text = String::from_utf8_lossy(&bytes);
+            Value::String(if is_token_request {
+                redact_grant(&text)
+            } else {
+                text.into_owned()
+            })
+        })
     });
     let killer = parts.extensions.get::<ConnectionKiller>().cloned();
-    let query = parts.uri.query().map(str::to_owned);
+    let query = parts.uri.query().map(|query| {
+        if is_token_request {
+            redact_grant(query)
+        } else {
+            query.to_owned()
+        }
+    });
     let request = Request::from_parts(parts, Body::from(bytes));
 
     let decision = core
@@ -137,5 +167,22 @@ pub async fn intercept(State(core): State<Arc<Core>>, request: Request, next: Ne
             });
             response
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_credentials_are_redacted_but_the_grant_type_kept() {
+        assert_eq!(
+            redact_grant("grant_type=refresh_token&refresh_token=abc%2Bdef"),
+            "grant_type=refresh_token&refresh_token=%5Bredacted%5D"
+        );
+        assert_eq!(
+            redact_grant("grant_type=client_credentials"),
+            "grant_type=client_credentials"
+        );
     }
 }

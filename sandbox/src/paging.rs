@@ -82,12 +82,25 @@ impl Paging {
     /// `base` is the collection href; `query` keeps the request's other parameters
     /// (filters) in the links so `next` stays within the same selection.
     pub fn page<T: m::HalCollection>(&self, all: Vec<T>, base: &str, query: &Query) -> m::Page<T> {
+        self.page_with(all, base, query, |item| item)
+    }
+
+    /// [`Paging::page`] that renders only the items on the page (listing thousands of
+    /// orders must not serialize all of them for every page).
+    pub fn page_with<S, T: m::HalCollection>(
+        &self,
+        all: Vec<S>,
+        base: &str,
+        query: &Query,
+        render: impl FnMut(S) -> T,
+    ) -> m::Page<T> {
         let total = all.len();
         let total_pages = total.div_ceil(self.size);
         let items: Vec<T> = all
             .into_iter()
             .skip(self.page.saturating_mul(self.size))
             .take(self.size)
+            .map(render)
             .collect();
         let mut links = m::Links::new().with("self", self.href(base, query, self.page));
         if total_pages > 1 {

@@ -32,19 +32,16 @@ pub async fn list(
     let root = core.api_root(&caller.shop);
     let paging = Paging::from_query(&query, DEFAULT_SIZE);
     let filter = OrderFilter::from_query(&query)?;
-    let orders = core.with_shop(&caller.shop, |shop, _| {
+    let base = format!("{root}/orders");
+    let mut page: m::Page<m::Order> = core.with_shop(&caller.shop, |shop, _| {
         let mut selected: Vec<_> = shop
             .orders
             .values()
             .filter(|order| filter.matches(order))
             .collect();
         sort_orders(&mut selected, &paging)?;
-        Ok(selected
-            .into_iter()
-            .map(|order| render::order(order, &root))
-            .collect::<Vec<_>>())
+        Ok(paging.page_with(selected, &base, &query, |order| render::order(order, &root)))
     })?;
-    let mut page: m::Page<m::Order> = paging.page(orders, &format!("{root}/orders"), &query);
     page.links
         .insert("unviewed", format!("{root}/orders/unviewed"));
     Ok(ok(&page))

@@ -48,15 +48,13 @@ pub async fn list(
     caller.require("prod:r")?;
     let root = core.api_root(&caller.shop);
     let paging = Paging::from_query(&query, DEFAULT_SIZE);
-    let items = core.with_shop(&caller.shop, |shop, _| {
-        Ok(shop
-            .catalog
-            .products()
-            .iter()
-            .map(|product| ProductItem(render::product(product, &root, ProductView::Summary)))
-            .collect::<Vec<_>>())
+    let base = format!("{root}/products");
+    let mut page = core.with_shop(&caller.shop, |shop, _| {
+        let products: Vec<_> = shop.catalog.products().iter().collect();
+        Ok(paging.page_with(products, &base, &query, |product| {
+            ProductItem(render::product(product, &root, ProductView::Summary))
+        }))
     })?;
-    let mut page = paging.page(items, &format!("{root}/products"), &query);
     page.links
         .insert("search", format!("{root}/products/search"));
     Ok(ok(&page))
