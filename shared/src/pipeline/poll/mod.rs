@@ -42,10 +42,12 @@ use crate::domain::order_sync::{self, Decision, DiffContext, LedgerState, SyncPo
 use crate::domain::poll_state::Lease;
 use crate::domain::tenant::{TenantConfig, TenantId};
 use crate::pipeline::poll_request::{PollRequest, PollTrigger};
-use crate::pipeline::sqs_batch::{Record, RecordHandler, RecordOutcome};
+use crate::pipeline::sqs_batch::{
+    BatchError, QueueOrdering, Record, RecordHandler, RecordOutcome, process_batch,
+};
 use crate::ports::order_ledger::LedgerPutOutcome;
 use crate::ports::poll_state::{CursorOutcome, LeaseOutcome, RenewOutcome};
-use crate::ports::queue::OutgoingMessage;
+use crate::ports::queue::{OutgoingMessage, SqsBatchResponse, SqsEvent};
 use crate::ports::{Clock, MessageQueue, StateStores, StoreError};
 
 use self::window::{ReadTracker, Window};
@@ -72,6 +74,9 @@ pub struct PollSettings {
     pub ledger_concurrency: usize,
     /// Restarts of a window whose paging shifted, before the poll gives up (to retry later).
     pub max_restarts: u32,
+    /// Tenants polled at once from one Lambda batch (each tenant's own calls stay bounded
+    /// by its client's concurrency limit).
+    pub batch_concurrency: usize,
 }
 
 impl Default for PollSettings {
@@ -85,6 +90,7 @@ impl Default for PollSettings {
             time_budget: Duration::from_secs(600),
             ledger_concurrency: 8,
             max_restarts: 3,
+            batch_concurrency: 4,
         }
     }
 }
@@ -311,6 +317,20 @@ impl PollService {
 
     pub fn settings(&self) -> &PollSettings {
         &self.settings
+    }
+
+    /// A Lambda batch from the (standard) poll queue: tenants in parallel, up to
+    /// `batch_concurrency` at once; the partial batch response names the records to retry.
+    pub async fn handle_event(
+        &self,
+        event: &SqsEvent,
+        dead_letters: &dyn MessageQueue,
+    ) -> Result<SqsBatchResponse, BatchError> {
+        let ordering = QueueOrdering::Standard {
+            concurrency: self.settings.batch_concurrency,
+        };
+        let (response, _summary) = process_batch(event, ordering, dead_letters, self).await?;
+        Ok(response)
     }
 
     /// Polls one tenant as `request` says. On error the cursor stays where the last fully
