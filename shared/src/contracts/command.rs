@@ -1051,11 +1051,19 @@ pub fn parse_command(bytes: &[u8]) -> Result<Command, CommandError> {
             limit: MAX_COMMAND_BYTES,
         });
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|source| CommandError::Malformed {
-        line: source.line(),
-        column: source.column(),
-        detail: source.to_string(),
-        source,
+    let value: Value = serde_json::from_slice(bytes).map_err(|source| {
+        // serde_json appends the position to its message; it is in the error's own fields.
+        let position = format!(" at line {} column {}", source.line(), source.column());
+        let message = source.to_string();
+        CommandError::Malformed {
+            line: source.line(),
+            column: source.column(),
+            detail: message
+                .strip_suffix(&position)
+                .unwrap_or(&message)
+                .to_owned(),
+            source,
+        }
     })?;
     parse_value(value)
 }
@@ -2058,6 +2066,75 @@ mod tests {
                     proptest::prop_assert!(!error.to_string().is_empty());
                 }
             }
+        }
+    }
+
+    const DOC: &str = include_str!("../../../docs/COMMANDS.md");
+
+    /// The ```json blocks of docs/COMMANDS.md, so what integrators read is checked.
+    pub(crate) fn doc_json_blocks() -> Vec<Value> {
+        DOC.split("```json")
+            .skip(1)
+            .map(|block| {
+                let body = block.split("```").next().unwrap_or_default();
+                serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_documented_commands_parse_and_match_the_schema() {
+        let validator = validator();
+        let mut types = Vec::new();
+        for example in doc_json_blocks()
+            .into_iter()
+            .filter(|b| b.get("eventId").is_none())
+        {
+            let command = parse(&example).unwrap_or_else(|e| panic!("{e}: {example}"));
+            assert!(validator.is_valid(&example), "{example}");
+            types.push(command.command_type());
+        }
+        for kind in CommandType::ALL {
+            assert!(
+                types.contains(&kind),
+                "docs/COMMANDS.md has no {kind} example"
+            );
+        }
+    }
+
+    #[test]
+    fn the_documented_error_messages_are_real() {
+        let messages = [
+            error_of(&with(ship_example(), "schemaVersion", json!(2))),
+            error_of(&with(ship_example(), "type", json!("teleport"))),
+            error_of(&without(ship_example(), "lines/0/sku")),
+            error_of(&with(ship_example(), "trackingcode", json!("x"))),
+            error_of(&with(ship_example(), "lines/0/quantity", json!("2"))),
+            error_of(&with(ship_example(), "lines/1/quantity", json!(0))),
+            error_of(&with(
+                ship_example(),
+                "lines",
+                json!([{ "sku": "A", "quantity": 1 }, { "sku": "B", "quantity": 1 }, { "sku": "A", "quantity": 2 }]),
+            )),
+            error_of(&with(
+                ship_example(),
+                "order/id",
+                json!("0da86a9c-8633-4c26-9647-e85dda934669"),
+            )),
+            error_of(&with(ship_example(), "tenant", json!("shop:1"))),
+            parse_command(b"[1]").unwrap_err(),
+            parse_command(b"{\n  \"id\": \"x\",\n  oops\n}").unwrap_err(),
+        ]
+        .map(|error| error.to_string());
+        for message in messages {
+            let shown = message.replace(
+                "cancel, return, ship, ready_for_pickup, picked_up, deliver, stock",
+                "cancel, return, …",
+            );
+            assert!(
+                DOC.contains(&shown),
+                "docs/COMMANDS.md does not show: {shown}"
+            );
         }
     }
 

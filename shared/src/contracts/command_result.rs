@@ -612,6 +612,42 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_results_are_real_events() {
+        let schema: Value =
+            serde_json::from_str(&crate::contracts::schema::generate::<CommandResult>())
+                .expect("schema is JSON");
+        let validator =
+            jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("invalid schema: {e}"));
+        let doc = include_str!("../../../docs/COMMANDS.md");
+        let mut seen = Vec::new();
+        for block in doc.split("```json").skip(1) {
+            let body = block.split("```").next().unwrap_or_default();
+            let value: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+            if value.get("eventId").is_none() {
+                continue;
+            }
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{value}: {errors:?}");
+            let result: CommandResult =
+                serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{e}: {value}"));
+            let expected =
+                CommandResult::event_id_for(&result.tenant, &result.command_id, &result.outcome);
+            assert_eq!(
+                result.event_id, expected,
+                "eventId of {}",
+                result.command_id
+            );
+            seen.push(outcome_key(&result.outcome));
+        }
+        for key in ["applied", "skipped", "failed:permanent"] {
+            assert!(seen.contains(&key), "docs/COMMANDS.md has no {key} example");
+        }
+    }
+
+    #[test]
     fn contracts_command_result_schema_is_committed() {
         crate::contracts::schema::check_committed::<CommandResult>("v1/command-result.schema.json")
             .unwrap_or_else(|e| panic!("{e}"));
