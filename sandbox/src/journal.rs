@@ -2,6 +2,7 @@
 //! delivery it attempted, in order. Tests read it to assert what a client actually sent, how
 //! often it retried, and which faults it saw.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -116,10 +117,13 @@ pub struct Journal {
     inner: Mutex<JournalInner>,
 }
 
+/// The journal keeps the latest entries only, so long benchmark runs stay bounded.
+const MAX_ENTRIES: usize = 100_000;
+
 #[derive(Debug, Default)]
 struct JournalInner {
     next_seq: u64,
-    entries: Vec<JournalEntry>,
+    entries: VecDeque<JournalEntry>,
 }
 
 impl Journal {
@@ -127,7 +131,10 @@ impl Journal {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.next_seq += 1;
         let seq = inner.next_seq;
-        inner.entries.push(JournalEntry {
+        if inner.entries.len() >= MAX_ENTRIES {
+            inner.entries.pop_front();
+        }
+        inner.entries.push_back(JournalEntry {
             seq,
             at: entry.at,
             shop: entry.shop,
