@@ -2,12 +2,13 @@
 //! snapshot (the order, its processes, or a product's availability) to the Beyond calls
 //! still needed. Nothing here does I/O.
 //!
-//! Commands describe a target state, so planning is idempotent: once a plan's calls have
-//! been made, planning the same command again yields [`Outcome::AlreadyInEffect`]. That is
-//! what makes at-least-once delivery safe: the consumer plans, runs the calls one by one,
-//! and after any ambiguous failure (a timeout: did the POST land?) reads the snapshot again
-//! and re-plans instead of retrying blindly. The rules per command are in
-//! `docs/COMMANDS.md`.
+//! Planning is idempotent: cancel and return quantities are totals to reach, a shipment is
+//! recognised by its tracking code or reference, pickups and deliveries by their process,
+//! stock by its absolute level. Once a plan's calls have been made, planning the same
+//! command again yields [`Outcome::AlreadyInEffect`]. That is what makes at-least-once
+//! delivery safe: the consumer plans, runs the calls one by one, and after any ambiguous
+//! failure (a timeout: did the POST land?) reads the snapshot again and re-plans instead of
+//! retrying blindly. The rules per command are in `docs/COMMANDS.md`.
 
 mod cancel;
 mod deliver;
@@ -238,7 +239,7 @@ impl fmt::Display for CapReason {
 /// Something the consumer should report along with the outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanNote {
-    /// `missing` pieces of what the command asks could not be planned.
+    /// Only `planned` of the `asked` pieces still needed could be planned.
     Capped {
         sku: String,
         asked: u32,
