@@ -24,6 +24,8 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Run an emulated ePages Beyond shop (for tests and local demos) until Ctrl-C.
     Sandbox(commands::sandbox::SandboxArgs),
+    /// Re-read a tenant's orders updated since a date (`--force`: emit again, new event ids).
+    Resync(commands::resync::ResyncArgs),
 }
 
 #[tokio::main]
@@ -52,6 +54,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error + Send + 
     match command {
         Command::Demo(args) => commands::demo::run(args).await?,
         Command::Sandbox(args) => commands::sandbox::run(args).await?,
+        Command::Resync(args) => commands::resync::run(args).await?,
     }
     Ok(())
 }

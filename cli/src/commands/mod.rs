@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod demo;
+pub mod resync;
 pub mod sandbox;
 
 /// An error with its chain of causes, one per `: `.

@@ -26,6 +26,7 @@ both_backends!(
     calls_are_one_per_idle_poll_and_one_per_page,
     a_long_read_continues_through_the_poll_queue,
     resync_rereads_without_duplicates_and_force_restates_with_new_ids,
+    the_resync_command_enqueues_a_request_the_poller_runs,
 );
 
 fn settings() -> PollSettings {
@@ -489,6 +490,63 @@ async fn resync_rereads_without_duplicates_and_force_restates_with_new_ids(backe
     world.settle();
     completed(world.poll(&service).await.expect("poll"));
     assert!(world.drain_events().await.is_empty());
+}
+
+async fn the_resync_command_enqueues_a_request_the_poller_runs(backend: Backend) {
+    use shared::pipeline::poll::resync::{ResyncError, request_resync};
+
+    let world = World::start(backend).await;
+    let service = world.service(settings());
+    world.order(&[("MUG-1", 1)]);
+    world.settle();
+    completed(world.poll(&service).await.expect("poll"));
+    assert_eq!(world.drain_events().await.len(), 1);
+
+    let since = harness::epoch() - chrono::TimeDelta::hours(1);
+    let unknown = shared::domain::tenant::TenantId::parse("no-such-tenant").expect("valid id");
+    let refused = request_resync(
+        world.stores.tenants.as_ref(),
+        world.poll_queue.as_ref(),
+        &unknown,
+        since,
+        false,
+        world.clock_now(),
+    )
+    .await;
+    assert!(matches!(refused, Err(ResyncError::UnknownTenant(_))));
+    let future = request_resync(
+        world.stores.tenants.as_ref(),
+        world.poll_queue.as_ref(),
+        &world.tenant,
+        world.clock_now() + chrono::TimeDelta::days(1),
+        false,
+        world.clock_now(),
+    )
+    .await;
+    assert!(matches!(future, Err(ResyncError::SinceInFuture { .. })));
+
+    let sent = request_resync(
+        world.stores.tenants.as_ref(),
+        world.poll_queue.as_ref(),
+        &world.tenant,
+        since,
+        true,
+        world.clock_now(),
+    )
+    .await
+    .expect("enqueued");
+    let messages = world
+        .poll_queue
+        .receive(10, std::time::Duration::ZERO, None)
+        .await
+        .expect("receive");
+    assert_eq!(messages.len(), 1);
+    let request =
+        shared::pipeline::poll_request::PollRequest::parse(&messages[0].body).expect("parses");
+    assert_eq!(request, sent);
+    let stats = completed(service.poll(&request).await.expect("resync poll"));
+    assert_eq!(stats.events_forced, 1);
+    assert_eq!(world.drain_events().await.len(), 1);
 }
 
 impl World {

@@ -19,6 +19,7 @@
 //! never passes an order that was not fully processed. Bad data in one order is logged to
 //! the activity log and the rest of the page goes on.
 
+pub mod resync;
 pub mod window;
 
 use std::collections::HashMap;
