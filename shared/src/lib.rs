@@ -3,6 +3,7 @@
 //! embedded adapters. Lambda binaries and the CLI are thin shells around this crate.
 
 pub mod adapters;
+pub mod afosto_webhook;
 pub mod auth;
 pub mod aws;
 pub mod beyond;

@@ -7,3 +7,4 @@ mod support;
 mod sandbox;
 mod auth;
 mod pipeline_poll;
+mod pipeline_apply;

@@ -4,4 +4,5 @@
 pub mod poll_request;
 pub mod sqs_batch;
 pub mod poll;
+pub mod apply;
 pub mod schedule;
