@@ -9,5 +9,7 @@ pub mod aws;
 pub mod beyond;
 pub mod contracts;
 pub mod domain;
+pub mod epages_webhook;
+pub mod install;
 pub mod pipeline;
 pub mod ports;

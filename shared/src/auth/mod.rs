@@ -7,11 +7,26 @@
 //! - [`AuthError`]: what went wrong, [`AuthError::class`] says whether a person must act.
 
 mod error;
+pub mod scopes;
 mod shop_clients;
 mod stored_tokens;
 
 pub use error::AuthError;
+pub use scopes::{FLOW_SCOPES, Flow, FlowCheck, FlowScopes, ScopeReport, check_scopes};
 pub use shop_clients::ShopClients;
 pub use stored_tokens::{
     DEFAULT_REFRESH_MARGIN, StoredTokens, TokenCounters, TokenCounts, TokenPorts,
 };
+
+/// An error with its chain of causes, `: `-joined (for logs and the activity log).
+pub fn report(error: &dyn std::error::Error) -> String {
+    stored_tokens::error_chain(error)
+}
+
+/// When a token fetched at `fetched_at` with `expires_in` seconds expires.
+pub fn stored_tokens_expiry(
+    fetched_at: chrono::DateTime<chrono::Utc>,
+    expires_in: Option<u64>,
+) -> chrono::DateTime<chrono::Utc> {
+    stored_tokens::expiry(fetched_at, expires_in)
+}

@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::error::AuthError;
-use crate::beyond::model::TokenResponse;
+use crate::beyond::model::{Scopes, TokenResponse};
 use crate::beyond::{BeyondError, BeyondHttp, ErrorClass, TokenEndpoint, TokenSource};
 use crate::domain::activity::{
     ActivityEntry, ActivityOutcome, Correlation, Direction, EntityKind, EntityRef,
@@ -135,6 +135,8 @@ struct State {
     rejected: Option<SecretString>,
     /// Built once the client secret was read.
     endpoint: Option<TokenEndpoint>,
+    /// The scopes the last exchange of this process was granted.
+    granted: Option<Scopes>,
 }
 
 impl std::fmt::Debug for StoredTokens {
@@ -259,6 +261,25 @@ impl StoredTokens {
         Err(AuthError::Contended {
             tenant: self.tenant.clone(),
         })
+    }
+
+    /// Fetches a new token now (the current one is not used again) and returns the scopes
+    /// the shop granted it. For `tenant verify`: proves the credentials work today.
+    pub async fn refresh_now(&self) -> Result<Scopes, AuthError> {
+        {
+            let mut state = self.state.lock().await;
+            let known = match state.current.take() {
+                Some(current) => Some(current),
+                None => self.read_stored().await?,
+            };
+            if let Some(known) = known {
+                state.rejected = Some(known.access_token);
+            }
+            state.granted = None;
+        }
+        self.current_token().await?;
+        let state = self.state.lock().await;
+        Ok(state.granted.clone().unwrap_or_default())
     }
 
     /// Drops what this process knows (cached token and endpoint), e.g. after the tenant's

@@ -1,5 +1,6 @@
 //! Tenants and auth: per-tenant shop clients and token lifecycle.
 
+mod install;
 mod shop_clients;
 mod support;
 
