@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shared::adapters::aws::{AwsStateConfig, SqsQueue, queue_url_from_env, state_stores};
+use shared::auth::ShopClients;
 use shared::beyond::HttpSettings;
-use shared::pipeline::apply::{ApplySettings, CommandApplier, SecretStoreClients};
+use shared::pipeline::apply::{ApplySettings, CommandApplier};
 use shared::ports::queue::{SqsBatchResponse, SqsEvent};
 use shared::ports::{Clock, SystemClock};
 
@@ -23,9 +24,10 @@ async fn main() -> Result<(), Error> {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let results = SqsQueue::connect(sqs.clone(), results_url).await?;
     let dead_letters = SqsQueue::connect(sqs, dead_letters_url).await?;
-    let clients = Arc::new(SecretStoreClients::new(
-        stores.secrets.clone(),
+    let clients = Arc::new(ShopClients::new(
+        &stores,
         HttpSettings::default(),
+        clock.clone(),
     ));
     let applier = CommandApplier::new(stores, clients, Arc::new(results), clock, settings);
     let (applier, dead_letters) = (&applier, &dead_letters);

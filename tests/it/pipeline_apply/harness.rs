@@ -13,13 +13,13 @@ use serde_json::{Value, json};
 use shared::adapters::aws::provision::{QueueSpec, create_table};
 use shared::adapters::aws::{AwsStateConfig, state_stores};
 use shared::adapters::embedded::open_state;
+use shared::auth::ShopClients;
 use shared::beyond::{BeyondClient, ClientConfig, HttpSettings, RetryPolicy};
+use shared::contracts::command_result::CommandResult;
 use shared::domain::tenant::{
     AuthMode, LocationMapping, SecretRef, StockTarget, TenantConfig, TenantId,
 };
-use shared::pipeline::apply::{
-    ApplySettings, CommandApplier, CommandResultEvent, SecretStoreClients, StepHook,
-};
+use shared::pipeline::apply::{ApplySettings, CommandApplier, StepHook};
 use shared::ports::activity::Retention;
 use shared::ports::queue::{OutgoingMessage, ReceivedMessage, SqsEvent};
 use shared::ports::secrets::SecretNaming;
@@ -179,10 +179,8 @@ impl Harness {
             .create(config, Utc::now())
             .await
             .expect("tenant created");
-        let clients = Arc::new(SecretStoreClients::new(
-            stores.secrets.clone(),
-            fast_settings(),
-        ));
+        // The production client source: stored, refreshed tokens.
+        let clients = Arc::new(ShopClients::new(&stores, fast_settings(), clock.clone()));
         let crash = Arc::new(CrashOnce::default());
         let applier = CommandApplier::new(
             stores.clone(),
@@ -343,7 +341,7 @@ impl Harness {
     }
 
     /// The result events sent so far, consumed.
-    pub async fn results(&self) -> Vec<CommandResultEvent> {
+    pub async fn results(&self) -> Vec<CommandResult> {
         let mut events = Vec::new();
         loop {
             let batch = self
@@ -356,7 +354,7 @@ impl Harness {
                 break;
             }
             for message in batch {
-                let event: CommandResultEvent =
+                let event: CommandResult =
                     serde_json::from_str(&message.body).expect("a result event");
                 events.push(event);
                 self.results

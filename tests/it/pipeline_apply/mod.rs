@@ -9,7 +9,8 @@ use std::time::Duration;
 use sandbox::{FaultKind, FaultSpec};
 use serde_json::{Value, json};
 use shared::beyond::model::ShippingProcessStatus;
-use shared::pipeline::apply::{ApplySettings, ResultKind};
+use shared::contracts::command_result::{CommandResult, ResultOutcome, SkipCode};
+use shared::pipeline::apply::{ApplySettings, result_type};
 use shared::pipeline::sqs_batch::RecordOutcome;
 use shared::ports::queue::OutgoingMessage;
 
@@ -42,11 +43,15 @@ async fn send_copy(h: &Harness, body: &Value) {
     assert!(report.all_sent());
 }
 
-fn kinds(events: &[shared::pipeline::apply::CommandResultEvent], id: &str) -> Vec<ResultKind> {
+const APPLIED: &str = "command.applied";
+const SKIPPED: &str = "command.skipped";
+const FAILED: &str = "command.failed";
+
+fn kinds(events: &[CommandResult], id: &str) -> Vec<&'static str> {
     events
         .iter()
-        .filter(|e| e.command_id == id)
-        .map(|e| e.kind)
+        .filter(|e| e.command_id.as_str() == id)
+        .map(result_type)
         .collect()
 }
 
@@ -100,10 +105,10 @@ async fn ship_partial_whole_duplicate_and_deliver(backend: Backend) {
     let events = h.results().await;
     // The duplicate re-emits the stored result with the same event id, which the
     // outbound FIFO queue deduplicates: Afosto sees one result.
-    assert_eq!(kinds(&events, "ship-1"), vec![ResultKind::Applied]);
+    assert_eq!(kinds(&events, "ship-1"), vec![APPLIED]);
     assert_eq!(h.commands.queue.depth().await.expect("depth").total(), 0);
-    assert_eq!(kinds(&events, "ship-2"), vec![ResultKind::Applied]);
-    assert_eq!(kinds(&events, "deliver-2"), vec![ResultKind::Applied]);
+    assert_eq!(kinds(&events, "ship-2"), vec![APPLIED]);
+    assert_eq!(kinds(&events, "deliver-2"), vec![APPLIED]);
     assert!(h.dead_letters().await.is_empty());
 }
 
@@ -150,8 +155,8 @@ async fn cancel_whole_partial_and_full_refund_only(backend: Backend) {
         letters[0].1
     );
     let events = h.results().await;
-    assert_eq!(kinds(&events, "cancel-3"), vec![ResultKind::Failed]);
-    assert_eq!(kinds(&events, "cancel-2"), vec![ResultKind::Applied]);
+    assert_eq!(kinds(&events, "cancel-3"), vec![FAILED]);
+    assert_eq!(kinds(&events, "cancel-2"), vec![APPLIED]);
 }
 
 async fn return_and_pickup(backend: Backend) {
@@ -203,10 +208,10 @@ async fn return_and_pickup(backend: Backend) {
         1
     );
     let events = h.results().await;
-    assert_eq!(kinds(&events, "return-1"), vec![ResultKind::Applied]);
-    assert_eq!(kinds(&events, "return-2"), vec![ResultKind::Skipped]);
-    assert_eq!(kinds(&events, "pickup-1"), vec![ResultKind::Applied]);
-    assert_eq!(kinds(&events, "pickup-2"), vec![ResultKind::Applied]);
+    assert_eq!(kinds(&events, "return-1"), vec![APPLIED]);
+    assert_eq!(kinds(&events, "return-2"), vec![SKIPPED]);
+    assert_eq!(kinds(&events, "pickup-1"), vec![APPLIED]);
+    assert_eq!(kinds(&events, "pickup-2"), vec![APPLIED]);
 }
 
 fn stock(h: &Harness, id: &str, sku: &str, level: i64, location: &str, second: u32) -> Value {
@@ -242,22 +247,21 @@ async fn stock_levels_in_and_out_of_order(backend: Backend) {
         "MUG-001 once, TSHIRT-M once"
     );
     let events = h.results().await;
-    assert_eq!(kinds(&events, "stock-1"), vec![ResultKind::Applied]);
+    assert_eq!(kinds(&events, "stock-1"), vec![APPLIED]);
     let stale = events
         .iter()
-        .find(|e| e.command_id == "stock-2")
+        .find(|e| e.command_id.as_str() == "stock-2")
         .expect("stock-2 result");
-    assert_eq!(stale.kind, ResultKind::Skipped);
-    assert_eq!(
-        stale.reason.as_ref().map(|r| r.code.as_str()),
-        Some("stale_observation")
+    assert!(
+        matches!(&stale.outcome, ResultOutcome::Skipped(s) if s.reason == SkipCode::StaleObservation),
+        "{stale:?}"
     );
-    assert_eq!(kinds(&events, "stock-4"), vec![ResultKind::Skipped]);
+    assert_eq!(kinds(&events, "stock-4"), vec![SKIPPED]);
     let letters = h.dead_letters().await;
     let reasons: Vec<&str> = letters.iter().map(|(_, r)| r.as_str()).collect();
     assert_eq!(letters.len(), 2, "{reasons:?}");
     assert!(
-        reasons.iter().any(|r| r.starts_with("unknown_sku")),
+        reasons.iter().any(|r| r.starts_with("unknown_product")),
         "{reasons:?}"
     );
     assert!(
@@ -309,7 +313,7 @@ async fn crashes_after_each_step_never_double(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(900)).await;
         h.drain(5).await;
         let events = h.results().await;
-        assert_eq!(kinds(&events, &id), vec![ResultKind::Applied], "{id}");
+        assert_eq!(kinds(&events, &id), vec![APPLIED], "{id}");
     }
     assert_eq!(h.applied_writes("/orders/*/processes/shippings"), 1);
     assert_eq!(
@@ -399,9 +403,9 @@ async fn dropped_connections_and_throttling_end_in_one_effect(backend: Backend) 
     .await;
     h.drain(10).await;
     let events = h.results().await;
-    assert_eq!(kinds(&events, "ship-drop"), vec![ResultKind::Applied]);
-    assert_eq!(kinds(&events, "stock-drop"), vec![ResultKind::Applied]);
-    assert_eq!(kinds(&events, "ship-throttled"), vec![ResultKind::Applied]);
+    assert_eq!(kinds(&events, "ship-drop"), vec![APPLIED]);
+    assert_eq!(kinds(&events, "stock-drop"), vec![APPLIED]);
+    assert_eq!(kinds(&events, "ship-throttled"), vec![APPLIED]);
     assert_eq!(h.applied_writes("/orders/*/processes/shippings"), 2);
     assert_eq!(
         h.applied_writes("/orders/*/processes/shippings/*/mark-shipped"),
@@ -471,9 +475,9 @@ async fn bad_messages_are_dead_lettered_with_their_reason(backend: Backend) {
     );
     assert_eq!(h.stock_of("MUG-001").await, Some(11));
     let events = h.results().await;
-    assert_eq!(kinds(&events, "good-1"), vec![ResultKind::Applied]);
+    assert_eq!(kinds(&events, "good-1"), vec![APPLIED]);
     for id in ["bad-type", "bad-field", "bad-tenant"] {
-        assert_eq!(kinds(&events, id), vec![ResultKind::Failed], "{id}");
+        assert_eq!(kinds(&events, id), vec![FAILED], "{id}");
     }
 
     // Larger than any SQS message: refused by size before parsing.

@@ -8,7 +8,7 @@ use shared::afosto_webhook::{
     AfostoWebhook, LambdaFunctionUrlRequest, SIGNATURE_HEADER, TENANT_HEADER, WebhookSettings, sign,
 };
 use shared::domain::activity::ActivityOutcome;
-use shared::pipeline::apply::ResultKind;
+use shared::pipeline::apply::result_type;
 use shared::ports::activity::TimeRange;
 use shared::ports::secrets::SecretNaming;
 use shared::ports::{PageRequest, SystemClock};
@@ -166,6 +166,9 @@ async fn webhook_signatures_dedup_and_delivery_to_the_shop(backend: Backend) {
     );
     let events = h.results().await;
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].kind, ResultKind::Applied);
-    assert_eq!(events[0].command_id, "afosto-in_transit-delivery-1");
+    assert_eq!(result_type(&events[0]), "command.applied");
+    assert_eq!(
+        events[0].command_id.as_str(),
+        "afosto-in_transit-delivery-1"
+    );
 }

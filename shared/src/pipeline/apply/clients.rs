@@ -1,7 +1,7 @@
 //! "Give me a Beyond client for this tenant": the one thing the consumer needs from auth.
-//! `shared::auth::ShopClients` (stored, refreshed tokens) implements it once it lands;
-//! until then [`SecretStoreClients`] builds client-credentials clients from the tenant's
-//! secret, cached per warm container.
+//! [`ShopClients`] (stored, refreshed tokens, both auth modes) is what the Lambda uses;
+//! [`SecretStoreClients`] builds plain client-credentials clients from the tenant's secret
+//! (tests, and tools that must not touch the token store).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,7 +9,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 
-use crate::beyond::{BeyondClient, BeyondError, ClientConfig, HttpSettings};
+use crate::auth::{AuthError, ShopClients};
+use crate::beyond::{BeyondClient, BeyondError, ClientConfig, ErrorClass, HttpSettings};
 use crate::domain::tenant::{AuthMode, TenantConfig, TenantId};
 use crate::ports::{SecretStore, StoreError};
 
@@ -58,6 +59,17 @@ impl ClientsError {
 #[async_trait]
 pub trait TenantClients: Send + Sync {
     async fn client_for(&self, tenant: &TenantConfig) -> Result<BeyondClient, ClientsError>;
+}
+
+#[async_trait]
+impl TenantClients for ShopClients {
+    async fn client_for(&self, tenant: &TenantConfig) -> Result<BeyondClient, ClientsError> {
+        ShopClients::client_for(self, tenant).map_err(|source: AuthError| ClientsError::Other {
+            tenant: tenant.id.clone(),
+            transient: source.class() == ErrorClass::Transient,
+            source: Box::new(source),
+        })
+    }
 }
 
 /// Client-credentials clients (custom apps) from the secret store, one per tenant and

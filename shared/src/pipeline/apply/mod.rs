@@ -36,9 +36,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
+use uuid::Uuid;
 
 pub use clients::{ClientsError, SecretStoreClients, TenantClients};
-pub use result::{CommandResultEvent, RESULT_SCHEMA_VERSION, ResultKind, ResultReason};
+pub use result::result_type;
+
+use crate::contracts::command_result::{
+    CommandResult, FailureCode, ResultOutcome, RetryDisposition, SkipCode,
+};
 
 use crate::adapters::aws::ConfigError;
 use crate::beyond::{BeyondError, ErrorClass};
@@ -47,7 +52,7 @@ use crate::contracts::command::{
 };
 use crate::domain::activity::{ActivityEntry, ActivityOutcome, Correlation, Direction, EntityRef};
 use crate::domain::command_plan::PlanError;
-use crate::domain::tenant::{TenantConfig, TenantId};
+use crate::domain::tenant::TenantConfig;
 use crate::pipeline::sqs_batch::{
     BatchError, BatchSummary, QueueOrdering, Record, RecordHandler, RecordOutcome, process_batch,
 };
@@ -206,21 +211,25 @@ impl ApplyError {
         }
     }
 
-    fn code(&self) -> &'static str {
+    /// The contract's failure code (docs/COMMANDS.md "Results").
+    fn failure_code(&self) -> FailureCode {
         match self {
-            ApplyError::Beyond(_) => "shop_refused",
-            ApplyError::Store(_) => "state_store",
-            ApplyError::Clients(_) => "shop_credentials",
-            ApplyError::Plan(error) => error.code(),
-            ApplyError::OrderNotFound { .. } => "unknown_order",
-            ApplyError::SkuNotFound { .. } => "unknown_sku",
+            ApplyError::Beyond(error) if error.class() == ErrorClass::Permanent => {
+                FailureCode::EpagesRejected
+            }
+            ApplyError::Beyond(_) => FailureCode::EpagesUnavailable,
+            ApplyError::Clients(error) if !error.is_transient() => FailureCode::EpagesRejected,
+            ApplyError::Clients(_) => FailureCode::EpagesUnavailable,
+            ApplyError::Store(_) | ApplyError::InjectedCrash { .. } => FailureCode::Internal,
+            ApplyError::Plan(error) => error.into(),
+            ApplyError::OrderNotFound { .. } => FailureCode::UnknownOrder,
+            ApplyError::SkuNotFound { .. } => FailureCode::UnknownProduct,
             ApplyError::PartialCancelNotAllowed { .. }
-            | ApplyError::PartialReturnNotAllowed { .. } => "full_refund_only",
-            ApplyError::VariationUnmanaged { .. } => "stock_unmanaged",
-            ApplyError::StillAmbiguous { .. } => "ambiguous",
-            ApplyError::StockBusy => "stock_busy",
-            ApplyError::NoTimeLeft => "no_time_left",
-            ApplyError::InjectedCrash { .. } => "injected_crash",
+            | ApplyError::PartialReturnNotAllowed { .. } => FailureCode::FullRefundOnly,
+            ApplyError::VariationUnmanaged { .. } => FailureCode::StockUnmanaged,
+            ApplyError::StillAmbiguous { .. } | ApplyError::StockBusy | ApplyError::NoTimeLeft => {
+                FailureCode::EpagesUnavailable
+            }
         }
     }
 
@@ -240,37 +249,42 @@ impl ApplyError {
     }
 }
 
-/// What an attempt did.
+/// What an attempt did: the outcome to report, and the ePages order it was about.
 #[derive(Debug)]
 struct Executed {
-    kind: ResultKind,
-    reason: Option<ResultReason>,
-    calls: Vec<String>,
-    notes: Vec<String>,
+    outcome: ResultOutcome,
+    epages_order_id: Option<Uuid>,
 }
 
 impl Executed {
-    fn applied(calls: Vec<String>, notes: Vec<String>) -> Self {
+    fn applied(calls: Vec<String>, notes: Vec<String>, order: Option<Uuid>) -> Self {
         Self {
-            kind: ResultKind::Applied,
-            reason: None,
-            calls,
-            notes,
+            outcome: result::applied(calls, notes),
+            epages_order_id: order,
         }
     }
 
-    fn skipped(code: &str, message: String, calls: Vec<String>, notes: Vec<String>) -> Self {
+    fn skipped(reason: SkipCode, message: String, notes: Vec<String>, order: Option<Uuid>) -> Self {
         Self {
-            kind: ResultKind::Skipped,
-            reason: Some(ResultReason {
-                code: code.to_owned(),
-                message,
-                field: None,
-            }),
-            calls,
-            notes,
+            outcome: result::skipped(reason, message, notes),
+            epages_order_id: order,
         }
     }
+}
+
+/// A permanent failure as reported: the contract's code for Afosto, and the reason for the
+/// DLQ and the activity log (which may be more specific: `unknown_tenant`, `malformed_json`).
+struct Rejection {
+    code: FailureCode,
+    reason: String,
+    message: String,
+}
+
+fn code_name(code: FailureCode) -> String {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{code:?}"))
 }
 
 /// Message groups (orders, SKUs) applied at once within one batch; the Beyond client
@@ -374,12 +388,15 @@ impl CommandApplier {
         let tenant = match self.stores.tenants.get(&command.tenant).await {
             Ok(Some(tenant)) => tenant,
             Ok(None) => {
-                let reason = ResultReason {
-                    code: "unknown_tenant".into(),
-                    message: format!("tenant {:?} is not configured", command.tenant.as_str()),
-                    field: Some("tenant".into()),
+                let rejection = Rejection {
+                    code: FailureCode::InvalidCommand,
+                    reason: "unknown_tenant".into(),
+                    message: format!(
+                        "`tenant`: {:?} is not a configured tenant",
+                        command.tenant.as_str()
+                    ),
                 };
-                return self.reject(&command, message_id, reason).await;
+                return self.reject(&command, None, message_id, rejection).await;
             }
             Err(error) if error.is_transient() => {
                 return RecordOutcome::Retry {
@@ -387,35 +404,35 @@ impl CommandApplier {
                 };
             }
             Err(error) => {
-                let reason = ResultReason {
-                    code: "tenant_unreadable".into(),
+                let rejection = Rejection {
+                    code: FailureCode::Internal,
+                    reason: "tenant_unreadable".into(),
                     message: format!("the tenant configuration cannot be read: {error}"),
-                    field: None,
                 };
-                return self.reject(&command, message_id, reason).await;
+                return self.reject(&command, None, message_id, rejection).await;
             }
         };
         if tenant.paused {
-            let reason = ResultReason {
-                code: "tenant_paused".into(),
+            let rejection = Rejection {
+                code: FailureCode::Internal,
+                reason: "tenant_paused".into(),
                 message: format!(
                     "tenant {} is paused; the command waits in the dead-letter queue: replay it after resuming the tenant",
                     tenant.id
                 ),
-                field: None,
             };
-            return self.reject(&command, message_id, reason).await;
+            return self.reject(&command, None, message_id, rejection).await;
         }
 
         let key = match IdempotencyKey::new(format!("{}:command:{}", tenant.id, command.id)) {
             Ok(key) => key,
             Err(error) => {
-                let reason = ResultReason {
-                    code: "invalid_value".into(),
-                    message: error.to_string(),
-                    field: Some("id".into()),
+                let rejection = Rejection {
+                    code: FailureCode::InvalidCommand,
+                    reason: "invalid_value".into(),
+                    message: format!("`id`: {error}"),
                 };
-                return self.reject(&command, message_id, reason).await;
+                return self.reject(&command, None, message_id, rejection).await;
             }
         };
         let now = self.clock.now();
@@ -438,10 +455,10 @@ impl CommandApplier {
             Ok(ClaimOutcome::Claimed) => {}
             Ok(ClaimOutcome::AlreadyCompleted(record)) => {
                 // A duplicate: one effect, and the same result event again (same id).
-                return match CommandResultEvent::from_record(&record) {
-                    Some(event) => {
-                        tracing::info!(kind = event.kind.as_str(), "duplicate command");
-                        self.emit(&event).await
+                return match result::from_record(&record) {
+                    Some((event, group)) => {
+                        tracing::info!(outcome = result::result_type(&event), "duplicate command");
+                        self.emit(&event, &group).await
                     }
                     None => RecordOutcome::Done,
                 };
@@ -460,28 +477,24 @@ impl CommandApplier {
 
         match self.execute(&tenant, &command).await {
             Ok(executed) => {
-                let mut event = CommandResultEvent::new(
-                    executed.kind,
-                    tenant.id.as_str(),
-                    command.id.as_str(),
-                    Some(command.command_type()),
-                    command.message_group_id(),
+                let event = result::result_about(
+                    &command,
+                    executed.epages_order_id,
+                    executed.outcome,
                     self.clock.now(),
-                    executed.reason,
                 );
-                event.calls = executed.calls;
-                event.notes = executed.notes;
+                let group = command.message_group_id();
                 if let Err(error) = self
                     .stores
                     .idempotency
-                    .complete(&key, &event.to_record())
+                    .complete(&key, &result::to_record(&event, &group))
                     .await
                 {
                     // The effect is in the shop; a retry re-plans to "already in effect".
                     tracing::warn!(%error, "completing the idempotency record failed");
                 }
-                self.log(&tenant.id, &command, &event, message_id).await;
-                self.emit(&event).await
+                self.log(&command, &event, message_id, None).await;
+                self.emit(&event, &group).await
             }
             Err(error) => match error.class() {
                 Class::Crash => RecordOutcome::Retry {
@@ -496,17 +509,13 @@ impl CommandApplier {
                 }
                 Class::Permanent => {
                     self.release(&key).await;
-                    let field = match &error {
-                        ApplyError::SkuNotFound { .. } => Some("sku".to_owned()),
-                        ApplyError::OrderNotFound { .. } => Some("order".to_owned()),
-                        _ => None,
-                    };
-                    let reason = ResultReason {
-                        code: error.code().to_owned(),
+                    let code = error.failure_code();
+                    let rejection = Rejection {
+                        code,
+                        reason: code_name(code),
                         message: error.explain(),
-                        field,
                     };
-                    self.reject(&command, message_id, reason).await
+                    self.reject(&command, None, message_id, rejection).await
                 }
             },
         }
@@ -529,10 +538,10 @@ impl CommandApplier {
         };
         if !enabled {
             return Ok(Executed::skipped(
-                "flow_disabled",
+                SkipCode::FlowDisabled,
                 format!("the {flow} flow is switched off for this tenant"),
                 Vec::new(),
-                Vec::new(),
+                None,
             ));
         }
         let client = self.clients.client_for(tenant).await?;
@@ -562,8 +571,8 @@ impl CommandApplier {
 
     /// Sends a result event; a failed send is retried with the message (the stored result
     /// is re-emitted with the same id).
-    async fn emit(&self, event: &CommandResultEvent) -> RecordOutcome {
-        let message = match event.to_message() {
+    async fn emit(&self, event: &CommandResult, group: &str) -> RecordOutcome {
+        let message = match result::to_message(event, group) {
             Ok(message) => message,
             Err(error) => {
                 return RecordOutcome::Retry {
@@ -591,20 +600,22 @@ impl CommandApplier {
     async fn reject(
         &self,
         command: &Command,
+        epages_order_id: Option<Uuid>,
         message_id: &str,
-        reason: ResultReason,
+        rejection: Rejection,
     ) -> RecordOutcome {
-        let event = CommandResultEvent::new(
-            ResultKind::Failed,
-            command.tenant.as_str(),
-            command.id.as_str(),
-            Some(command.command_type()),
-            command.message_group_id(),
+        let event = CommandResult::failed(
+            command,
+            epages_order_id,
+            rejection.code,
+            rejection.message.clone(),
+            RetryDisposition::Permanent,
             self.clock.now(),
-            Some(reason.clone()),
         );
-        self.log(&command.tenant, command, &event, message_id).await;
-        self.finish_reject(&event, reason).await
+        let reason = format!("{}: {}", rejection.reason, rejection.message);
+        self.log(command, &event, message_id, Some(&reason)).await;
+        self.finish_reject(&event, &command.message_group_id(), reason)
+            .await
     }
 
     /// A body that is not a valid command. When its id and tenant can still be read,
@@ -615,26 +626,12 @@ impl CommandApplier {
         message_id: &str,
         error: &CommandError,
     ) -> RecordOutcome {
-        let reason = ResultReason {
-            code: error.kind().to_owned(),
-            message: error.to_string(),
-            field: error.field().map(str::to_owned),
-        };
-        tracing::warn!(message_id, reason = %reason.message, "invalid command");
+        let reason = format!("{}: {error}", error.kind());
+        tracing::warn!(message_id, %reason, "invalid command");
         let Some(identity) = peek_identity(body.as_bytes()) else {
-            return RecordOutcome::Reject {
-                reason: format!("{}: {}", reason.code, reason.message),
-            };
+            return RecordOutcome::Reject { reason };
         };
-        let event = CommandResultEvent::new(
-            ResultKind::Failed,
-            identity.tenant.as_str(),
-            identity.id.as_str(),
-            identity.command_type,
-            format!("{}:command:{}", identity.tenant, identity.id),
-            self.clock.now(),
-            Some(reason.clone()),
-        );
+        let event = CommandResult::invalid(&identity, error, self.clock.now());
         let entry = ActivityEntry {
             tenant: identity.tenant.clone(),
             entry_id: event.event_id.to_string(),
@@ -650,7 +647,7 @@ impl CommandApplier {
                 identity.command_type.map_or("unknown", CommandType::as_str)
             ),
             outcome: ActivityOutcome::Failed,
-            error: Some(format!("{}: {}", reason.code, reason.message)),
+            error: Some(reason.clone()),
             correlation: Correlation {
                 message_id: Some(message_id.to_owned()),
                 command_id: Some(identity.id.to_string()),
@@ -658,18 +655,18 @@ impl CommandApplier {
             },
         };
         self.append(entry).await;
-        self.finish_reject(&event, reason).await
+        let group = format!("{}:command:{}", identity.tenant, identity.id);
+        self.finish_reject(&event, &group, reason).await
     }
 
     async fn finish_reject(
         &self,
-        event: &CommandResultEvent,
-        reason: ResultReason,
+        event: &CommandResult,
+        group: &str,
+        reason: String,
     ) -> RecordOutcome {
-        match self.emit(event).await {
-            RecordOutcome::Done => RecordOutcome::Reject {
-                reason: format!("{}: {}", reason.code, reason.message),
-            },
+        match self.emit(event, group).await {
+            RecordOutcome::Done => RecordOutcome::Reject { reason },
             // Report to Afosto before parking the message: retry until the event is out.
             retry => retry,
         }
@@ -677,10 +674,10 @@ impl CommandApplier {
 
     async fn log(
         &self,
-        tenant: &TenantId,
         command: &Command,
-        event: &CommandResultEvent,
+        event: &CommandResult,
         message_id: &str,
+        failure: Option<&str>,
     ) {
         let entity = match &command.action {
             Action::Stock(stock) => EntityRef::sku(stock.sku.as_str()),
@@ -692,25 +689,37 @@ impl CommandApplier {
                 None => EntityRef::sku(command.id.as_str()),
             },
         };
-        let outcome = match event.kind {
-            ResultKind::Applied => ActivityOutcome::Ok,
-            ResultKind::Skipped => ActivityOutcome::Skipped,
-            ResultKind::Failed => ActivityOutcome::Failed,
+        let (outcome, detail) = match &event.outcome {
+            ResultOutcome::Applied(applied) => (
+                ActivityOutcome::Ok,
+                (!applied.notes.is_empty()).then(|| applied.notes.join("; ")),
+            ),
+            ResultOutcome::Skipped(skipped) => (
+                ActivityOutcome::Skipped,
+                Some(format!(
+                    "{}: {}",
+                    code_name_skip(skipped.reason),
+                    skipped.message
+                )),
+            ),
+            ResultOutcome::Failed(failed) => (
+                ActivityOutcome::Failed,
+                Some(
+                    failure
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| failed.message.clone()),
+                ),
+            ),
         };
-        let mut detail: Vec<String> = Vec::new();
-        if let Some(reason) = &event.reason {
-            detail.push(format!("{}: {}", reason.code, reason.message));
-        }
-        detail.extend(event.notes.iter().cloned());
         let entry = ActivityEntry {
-            tenant: tenant.clone(),
+            tenant: command.tenant.clone(),
             entry_id: event.event_id.to_string(),
             at: event.occurred_at,
             entity,
             direction: Direction::AfostoToEpages,
             action: format!("command.{}", command.command_type()),
             outcome,
-            error: (!detail.is_empty()).then(|| detail.join("; ")),
+            error: detail,
             correlation: Correlation {
                 message_id: Some(message_id.to_owned()),
                 command_id: Some(command.id.to_string()),
@@ -726,4 +735,11 @@ impl CommandApplier {
             tracing::warn!(%error, "writing the activity log failed");
         }
     }
+}
+
+fn code_name_skip(code: SkipCode) -> String {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{code:?}"))
 }

@@ -7,6 +7,7 @@ use super::{ApplyError, CommandApplier, Executed};
 use crate::beyond::model::{Order, OrderProcesses};
 use crate::beyond::{BeyondClient, BeyondError, OrderQuery};
 use crate::contracts::command::{Action, Command, OrderRef};
+use crate::contracts::command_result::SkipCode;
 use crate::domain::command_plan::{
     OrderSnapshot, Outcome, PlannedCall, ProcessTarget, plan_order_command,
 };
@@ -54,22 +55,24 @@ impl CommandApplier {
             match &plan.outcome {
                 Outcome::Skip(reason) => {
                     return Ok(Executed::skipped(
-                        "not_applicable",
+                        reason.into(),
                         reason.to_string(),
-                        calls_made,
                         notes,
+                        Some(order.id),
                     ));
                 }
                 Outcome::AlreadyInEffect if calls_made.is_empty() => {
                     return Ok(Executed::skipped(
-                        "already_in_effect",
-                        "the shop already shows what the command asks".to_owned(),
-                        calls_made,
+                        SkipCode::AlreadyInEffect,
+                        "ePages already shows what the command asks".to_owned(),
                         notes,
+                        Some(order.id),
                     ));
                 }
                 // An earlier round of this attempt got it there.
-                Outcome::AlreadyInEffect => return Ok(Executed::applied(calls_made, notes)),
+                Outcome::AlreadyInEffect => {
+                    return Ok(Executed::applied(calls_made, notes, Some(order.id)));
+                }
                 Outcome::Apply => {}
             }
             if self
@@ -84,7 +87,7 @@ impl CommandApplier {
                 )
                 .await?
             {
-                return Ok(Executed::applied(calls_made, notes));
+                return Ok(Executed::applied(calls_made, notes, Some(order.id)));
             }
             // Ambiguous: the next round reads the order again and re-plans.
         }

@@ -1,175 +1,103 @@
-//! The result of one command, reported to Afosto on the outbound FIFO queue as
-//! `command.applied`, `command.skipped` or `command.failed`.
-//!
-//! `shared::contracts::command_result` was announced as the contract for these events but
-//! is not committed yet; this is the shape the consumer emits meanwhile, kept to the same
-//! rules as the other contracts: camelCase JSON, a schema version, and an event id that is
-//! a function of (tenant, command id, outcome) only, so a re-emitted result (after a crash,
-//! or for a duplicate command) carries the same id and is deduplicated downstream.
+//! Building, storing and sending result events ([`CommandResult`], docs/COMMANDS.md
+//! "Results") for the consumer.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::contracts::command::CommandType;
+use crate::contracts::command::Command;
+use crate::contracts::command_result::{
+    Applied, CommandResult, CommandSubject, ResultOutcome, SkipCode, Skipped,
+};
 use crate::ports::queue::OutgoingMessage;
 
-pub const RESULT_SCHEMA_VERSION: u32 = 1;
-
-/// Namespace of result event ids (UUID v5), fixed forever: changing it would change every id.
-const RESULT_NAMESPACE: Uuid = Uuid::from_u128(0x6c1f_3e8a_51d2_4b7e_9a40_2f5c_8d13_e907);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ResultKind {
-    #[serde(rename = "command.applied")]
-    Applied,
-    #[serde(rename = "command.skipped")]
-    Skipped,
-    #[serde(rename = "command.failed")]
-    Failed,
+/// A result with any outcome. The contract's constructors cover a single plan; an attempt
+/// that re-planned after an ambiguous call reports the calls of every round, so the
+/// outcome is set here and the event id recomputed from it (same rule, same id).
+pub(super) fn result_about(
+    command: &Command,
+    epages_order_id: Option<Uuid>,
+    outcome: ResultOutcome,
+    occurred_at: DateTime<Utc>,
+) -> CommandResult {
+    let mut result = CommandResult::skipped(command, SkipCode::AlreadyInEffect, "", occurred_at);
+    result.subject = Some(CommandSubject::of(command, epages_order_id));
+    result.event_id = CommandResult::event_id_for(&result.tenant, &result.command_id, &outcome);
+    result.outcome = outcome;
+    result
 }
 
-impl ResultKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResultKind::Applied => "command.applied",
-            ResultKind::Skipped => "command.skipped",
-            ResultKind::Failed => "command.failed",
-        }
+pub(super) fn applied(calls: Vec<String>, notes: Vec<String>) -> ResultOutcome {
+    ResultOutcome::Applied(Applied { calls, notes })
+}
+
+pub(super) fn skipped(reason: SkipCode, message: String, notes: Vec<String>) -> ResultOutcome {
+    ResultOutcome::Skipped(Skipped {
+        reason,
+        message,
+        notes,
+    })
+}
+
+/// The outcome's `type`, e.g. `command.applied`.
+pub fn result_type(result: &CommandResult) -> &'static str {
+    match result.outcome {
+        ResultOutcome::Applied(_) => "command.applied",
+        ResultOutcome::Skipped(_) => "command.skipped",
+        ResultOutcome::Failed(_) => "command.failed",
     }
 }
 
-/// Why a command was skipped or failed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ResultReason {
-    /// Stable, machine-readable: `unknown_sku`, `missing_field`, `tenant_paused`, …
-    pub code: String,
-    pub message: String,
-    /// The offending command field as a JSON path, when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+/// The FIFO message: the command's group keeps results in command order, the event id
+/// deduplicates a re-emission inside SQS's 5-minute window.
+pub(super) fn to_message(
+    result: &CommandResult,
+    group_id: &str,
+) -> Result<OutgoingMessage, serde_json::Error> {
+    let body = serde_json::to_string(result)?;
+    Ok(
+        OutgoingMessage::fifo(body, group_id.to_owned(), result.event_id.to_string())
+            .with_attribute("type", result_type(result)),
+    )
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CommandResultEvent {
-    pub schema_version: u32,
-    pub event_id: Uuid,
-    #[serde(rename = "type")]
-    pub kind: ResultKind,
-    /// The tenant named by the command (possibly unknown to us).
-    pub tenant: String,
-    pub command_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command_type: Option<CommandType>,
-    pub occurred_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<ResultReason>,
-    /// The Beyond calls made by this attempt, by name, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub calls: Vec<String>,
-    /// What the planner noted (capped quantities, resumed shipments, …).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-    /// The FIFO group the event is sent in (the command's group): not part of the JSON.
-    #[serde(skip)]
-    pub group_id: String,
+/// What the idempotency record keeps: the event plus the group it is sent in.
+pub(super) fn to_record(result: &CommandResult, group_id: &str) -> serde_json::Value {
+    serde_json::json!({ "event": result, "groupId": group_id })
 }
 
-impl CommandResultEvent {
-    /// The deterministic id of the `kind` result of `command_id`.
-    pub fn event_id_for(tenant: &str, command_id: &str, kind: ResultKind) -> Uuid {
-        Uuid::new_v5(
-            &RESULT_NAMESPACE,
-            format!("{tenant}\u{1f}{command_id}\u{1f}{}", kind.as_str()).as_bytes(),
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        kind: ResultKind,
-        tenant: &str,
-        command_id: &str,
-        command_type: Option<CommandType>,
-        group_id: String,
-        occurred_at: DateTime<Utc>,
-        reason: Option<ResultReason>,
-    ) -> Self {
-        Self {
-            schema_version: RESULT_SCHEMA_VERSION,
-            event_id: Self::event_id_for(tenant, command_id, kind),
-            kind,
-            tenant: tenant.to_owned(),
-            command_id: command_id.to_owned(),
-            command_type,
-            occurred_at,
-            reason,
-            calls: Vec::new(),
-            notes: Vec::new(),
-            group_id,
-        }
-    }
-
-    /// The FIFO message: the command's group keeps results in command order, the event id
-    /// deduplicates a re-emission inside SQS's 5-minute window.
-    pub fn to_message(&self) -> Result<OutgoingMessage, serde_json::Error> {
-        let body = serde_json::to_string(self)?;
-        Ok(
-            OutgoingMessage::fifo(body, self.group_id.clone(), self.event_id.to_string())
-                .with_attribute("type", self.kind.as_str()),
-        )
-    }
-
-    /// What the idempotency record keeps: the event plus its group.
-    pub fn to_record(&self) -> serde_json::Value {
-        serde_json::json!({ "event": self, "groupId": self.group_id })
-    }
-
-    pub fn from_record(record: &serde_json::Value) -> Option<Self> {
-        let mut event: Self = serde_json::from_value(record.get("event")?.clone()).ok()?;
-        event.group_id = record.get("groupId")?.as_str()?.to_owned();
-        Some(event)
-    }
+pub(super) fn from_record(record: &serde_json::Value) -> Option<(CommandResult, String)> {
+    let result: CommandResult = serde_json::from_value(record.get("event")?.clone()).ok()?;
+    let group = record.get("groupId")?.as_str()?.to_owned();
+    Some((result, group))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contracts::command::parse_command;
 
     #[test]
-    fn ids_are_deterministic_per_outcome_and_records_round_trip() {
-        let a = CommandResultEvent::event_id_for("t", "c-1", ResultKind::Applied);
+    fn outcomes_keep_the_contract_id_rule_and_records_round_trip() {
+        let command = parse_command(
+            br#"{"schemaVersion":1,"id":"c-1","tenant":"t","issuedAt":"2026-01-01T00:00:00Z","type":"stock","sku":"A","quantity":1,"location":"w","observedAt":"2026-01-01T00:00:00Z"}"#,
+        )
+        .expect("valid");
+        let at = Utc::now();
+        let result = result_about(&command, None, applied(vec!["x".into()], vec![]), at);
         assert_eq!(
-            a,
-            CommandResultEvent::event_id_for("t", "c-1", ResultKind::Applied)
+            result.event_id,
+            CommandResult::event_id_for(&command.tenant, &command.id, &result.outcome)
         );
-        assert_ne!(
-            a,
-            CommandResultEvent::event_id_for("t", "c-1", ResultKind::Failed)
+        let skip = result_about(
+            &command,
+            None,
+            skipped(SkipCode::StaleObservation, "old".into(), vec![]),
+            at,
         );
-        assert_ne!(
-            a,
-            CommandResultEvent::event_id_for("t", "c-2", ResultKind::Applied)
-        );
-        let mut event = CommandResultEvent::new(
-            ResultKind::Skipped,
-            "t",
-            "c-1",
-            Some(CommandType::Stock),
-            "t:sku:A:w".into(),
-            Utc::now(),
-            Some(ResultReason {
-                code: "stale_observation".into(),
-                message: "older".into(),
-                field: None,
-            }),
-        );
-        event.notes.push("n".into());
-        let back = CommandResultEvent::from_record(&event.to_record()).expect("round trips");
-        assert_eq!(back, event);
-        let message = event.to_message().expect("serializes");
-        assert_eq!(message.group_id.as_deref(), Some("t:sku:A:w"));
-        assert!(message.body.contains("\"type\":\"command.skipped\""));
+        assert_ne!(skip.event_id, result.event_id);
+        let (back, group) = from_record(&to_record(&result, "g")).expect("round trips");
+        assert_eq!((back, group.as_str()), (result.clone(), "g"));
+        let message = to_message(&result, "g").expect("serializes");
+        assert!(message.body.contains("\"type\":\"command.applied\""));
     }
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::{ApplyError, CommandApplier, Executed};
 use crate::beyond::{BeyondClient, BeyondError, PageRequest};
 use crate::contracts::command::{Command, StockCommand};
+use crate::contracts::command_result::SkipCode;
 use crate::domain::command_plan::{
     AdjustIntent, AdjustReconciliation, Outcome, PlannedCall, SkipReason, StockSettings,
     StockState, plan_stock, reconcile_ambiguous_adjustment,
@@ -62,10 +63,10 @@ impl CommandApplier {
                 location: stock.location.to_string(),
             };
             return Ok(Executed::skipped(
-                "location_not_synced",
+                SkipCode::LocationNotSynced,
                 reason.to_string(),
                 Vec::new(),
-                Vec::new(),
+                None,
             ));
         }
         let item = self
@@ -99,6 +100,7 @@ impl CommandApplier {
                         return Ok(Executed::applied(
                             calls_made,
                             vec!["an earlier attempt's adjustment had landed".to_owned()],
+                            None,
                         ));
                     }
                 } else {
@@ -118,15 +120,11 @@ impl CommandApplier {
             let plan = plan_stock(stock, &state, &settings)?;
             match &plan.outcome {
                 Outcome::Skip(reason) => {
-                    let code = match reason {
-                        SkipReason::StaleObservation { .. } => "stale_observation",
-                        SkipReason::LocationNotSynced { .. } => "location_not_synced",
-                    };
                     return Ok(Executed::skipped(
-                        code,
+                        reason.into(),
                         reason.to_string(),
-                        calls_made,
                         Vec::new(),
+                        None,
                     ));
                 }
                 Outcome::AlreadyInEffect => {
@@ -134,13 +132,13 @@ impl CommandApplier {
                     marks.advance(&tenant.id, &key, stock.observed_at).await?;
                     return Ok(if calls_made.is_empty() {
                         Executed::skipped(
-                            "already_in_effect",
+                            SkipCode::AlreadyInEffect,
                             format!("the shop's stock is already {}", stock.quantity.get()),
-                            calls_made,
                             Vec::new(),
+                            None,
                         )
                     } else {
-                        Executed::applied(calls_made, Vec::new())
+                        Executed::applied(calls_made, Vec::new(), None)
                     });
                 }
                 Outcome::Apply => {}
@@ -167,7 +165,7 @@ impl CommandApplier {
                     calls_made.push(call.name().to_owned());
                     self.check_crash(command, call.name())?;
                     marks.advance(&tenant.id, &key, stock.observed_at).await?;
-                    return Ok(Executed::applied(calls_made, Vec::new()));
+                    return Ok(Executed::applied(calls_made, Vec::new(), None));
                 }
                 PlannedCall::AdjustStock { delta, .. } => {
                     let Some(before) = current else {
@@ -189,10 +187,10 @@ impl CommandApplier {
                                 last_applied: current,
                             };
                             return Ok(Executed::skipped(
-                                "stale_observation",
+                                SkipCode::StaleObservation,
                                 reason.to_string(),
-                                calls_made,
                                 Vec::new(),
+                                None,
                             ));
                         }
                     }
@@ -223,7 +221,7 @@ impl CommandApplier {
                             tracing::warn!(?pending, "the stock intent was replaced meanwhile");
                         }
                     }
-                    return Ok(Executed::applied(calls_made, Vec::new()));
+                    return Ok(Executed::applied(calls_made, Vec::new(), None));
                 }
                 other => {
                     return Err(ApplyError::Beyond(BeyondError::Config {
