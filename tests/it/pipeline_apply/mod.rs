@@ -24,6 +24,8 @@ both!(
     crashes_after_each_step_never_double,
     dropped_connections_and_throttling_end_in_one_effect,
     bad_messages_are_dead_lettered_with_their_reason,
+    tenant_states_order_numbers_and_unknown_orders,
+    a_shipment_not_yet_visible_is_retried_not_dead_lettered,
 );
 
 /// Sends `body` again as a redelivery would (same group, new deduplication id).
@@ -493,5 +495,131 @@ async fn bad_messages_are_dead_lettered_with_their_reason(backend: Backend) {
     assert!(
         matches!(&outcome, RecordOutcome::Reject { reason } if reason.starts_with("too_large")),
         "{outcome:?}"
+    );
+}
+
+async fn tenant_states_order_numbers_and_unknown_orders(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let number = h
+        .shop
+        .get_order(h.order("paid"))
+        .await
+        .expect("order")
+        .order_number
+        .expect("seeded orders have numbers");
+    h.send(&[
+        h.command(
+            "by-number",
+            "ship",
+            json!({ "order": { "number": number }, "allUnshipped": true, "trackingCode": "TN" }),
+        ),
+        h.command(
+            "no-such-order",
+            "cancel",
+            json!({ "order": { "id": uuid::Uuid::new_v4() }, "wholeOrder": true }),
+        ),
+        h.command(
+            "no-such-number",
+            "cancel",
+            json!({ "order": { "number": "does-not-exist" }, "wholeOrder": true }),
+        ),
+    ])
+    .await;
+    h.drain(10).await;
+    assert_eq!(h.applied_writes("/orders/*/processes/shippings"), 1);
+    let letters = h.dead_letters().await;
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    assert!(letters.iter().all(|(_, r)| r.starts_with("unknown_order")));
+
+    // A flow switched off: skipped, nothing called.
+    let mut config = h
+        .stores
+        .tenants
+        .get(&h.tenant)
+        .await
+        .expect("read")
+        .expect("tenant");
+    config.flows.stock = false;
+    h.stores
+        .tenants
+        .update(config, chrono::Utc::now())
+        .await
+        .expect("updated");
+    h.send(&[stock(&h, "stock-off", "MUG-001", 1, "wh-1", 10)])
+        .await;
+    h.drain(5).await;
+    assert_eq!(h.applied_writes("/products/**/adjust-available-stock"), 0);
+
+    // A paused tenant: straight to the DLQ with the reason, to be replayed after resuming.
+    let mut config = h
+        .stores
+        .tenants
+        .get(&h.tenant)
+        .await
+        .expect("read")
+        .expect("tenant");
+    config.paused = true;
+    h.stores
+        .tenants
+        .update(config, chrono::Utc::now())
+        .await
+        .expect("updated");
+    h.send(&[h.command(
+        "while-paused",
+        "cancel",
+        json!({ "order": { "id": h.order("new") }, "wholeOrder": true }),
+    )])
+    .await;
+    h.drain(5).await;
+    let letters = h.dead_letters().await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert!(
+        letters[0].1.starts_with("tenant_paused"),
+        "{}",
+        letters[0].1
+    );
+    assert_eq!(h.applied_writes("/orders/*/cancel"), 0);
+
+    let events = h.results().await;
+    assert_eq!(kinds(&events, "by-number"), vec![APPLIED]);
+    assert_eq!(kinds(&events, "no-such-order"), vec![FAILED]);
+    assert_eq!(kinds(&events, "while-paused"), vec![FAILED]);
+    let off = events
+        .iter()
+        .find(|e| e.command_id.as_str() == "stock-off")
+        .expect("stock-off result");
+    assert!(
+        matches!(&off.outcome, ResultOutcome::Skipped(s) if s.reason == SkipCode::FlowDisabled),
+        "{off:?}"
+    );
+}
+
+async fn a_shipment_not_yet_visible_is_retried_not_dead_lettered(backend: Backend) {
+    let h = Harness::start(backend).await;
+    h.send(&[h.command(
+        "deliver-early",
+        "deliver",
+        json!({ "order": { "id": h.order("paid") }, "trackingCode": "NOT-YET" }),
+    )])
+    .await;
+    for _ in 0..3 {
+        assert_eq!(h.invoke_once().await, 1);
+    }
+    assert!(h.dead_letters().await.is_empty());
+    assert!(h.results().await.is_empty());
+    // The merchant ships the parcel in the cockpit; the waiting deliver goes through (a
+    // `ship` command would queue behind it in the same FIFO group).
+    let action: sandbox::SeedAction =
+        serde_json::from_value(json!({ "action": "ship", "trackingCode": "NOT-YET" }))
+            .expect("a seed action");
+    h.sandbox
+        .apply(SHOP, h.order("paid"), &action)
+        .expect("merchant ships");
+    h.drain(10).await;
+    let events = h.results().await;
+    assert_eq!(kinds(&events, "deliver-early"), vec![APPLIED]);
+    assert_eq!(
+        h.applied_writes("/orders/*/processes/shippings/*/mark-delivered"),
+        1
     );
 }
