@@ -324,6 +324,59 @@ async fn crashes_after_each_step_never_double(backend: Backend) {
     );
     assert_eq!(h.applied_writes("/products/**/adjust-available-stock"), 2);
     assert_eq!(h.stock_of("MUG-001").await, Some(5));
+
+    // A crash after the last call of a command: the redelivery finds it in effect and
+    // reports `already_in_effect`; nothing is posted twice.
+    let last_calls = [
+        (
+            h.command(
+                "cancel-crash",
+                "cancel",
+                json!({ "order": { "id": h.order("new") }, "lines": [ { "sku": "BAG-001", "quantity": 1 } ] }),
+            ),
+            "create-cancelation",
+            "/orders/*/processes/cancelations",
+        ),
+        (
+            h.command(
+                "return-crash",
+                "return",
+                json!({ "order": { "id": h.order("shipped") }, "lines": [ { "sku": "BAG-001", "quantity": 1, "decision": "accepted" } ] }),
+            ),
+            "create-return",
+            "/orders/*/processes/returns",
+        ),
+        (
+            h.command(
+                "pickup-crash",
+                "ready_for_pickup",
+                json!({ "order": { "id": h.order("pickup") } }),
+            ),
+            "create-pickup-process",
+            "/orders/*/processes/pickups",
+        ),
+        (
+            h.command(
+                "ship-crash-2",
+                "ship",
+                json!({ "order": { "id": h.order("new") }, "lines": [ { "sku": "MUG-001", "quantity": 1 } ], "trackingCode": "T10" }),
+            ),
+            "mark-shipped",
+            "/orders/*/processes/shippings/*/mark-shipped",
+        ),
+    ];
+    for (command, step, path) in last_calls {
+        let id = command["id"].as_str().expect("id").to_owned();
+        let before = h.applied_writes(path);
+        h.crash.arm(&id, step);
+        h.send(&[command]).await;
+        assert_eq!(h.invoke_once().await, 1);
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        h.drain(5).await;
+        assert_eq!(h.applied_writes(path), before + 1, "{id}: {path}");
+        let events = h.results().await;
+        assert_eq!(kinds(&events, &id), vec![SKIPPED], "{id}");
+    }
     let marks = h
         .stores
         .stock_marks
