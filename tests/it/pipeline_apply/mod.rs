@@ -26,6 +26,7 @@ both!(
     bad_messages_are_dead_lettered_with_their_reason,
     tenant_states_order_numbers_and_unknown_orders,
     a_shipment_not_yet_visible_is_retried_not_dead_lettered,
+    beyond_requests_per_command,
 );
 
 /// Sends `body` again as a redelivery would (same group, new deduplication id).
@@ -674,5 +675,89 @@ async fn a_shipment_not_yet_visible_is_retried_not_dead_lettered(backend: Backen
     assert_eq!(
         h.applied_writes("/orders/*/processes/shippings/*/mark-delivered"),
         1
+    );
+}
+
+/// Prints how many Beyond requests each command costs (token calls included), and keeps
+/// them bounded: the consumer reads once, plans, and posts only what is missing.
+async fn beyond_requests_per_command(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let all = || {
+        h.sandbox
+            .journal(&sandbox::JournalFilter {
+                shop: Some(SHOP.to_owned()),
+                webhooks: Some(false),
+                ..sandbox::JournalFilter::default()
+            })
+            .len()
+    };
+    let cases = [
+        (
+            h.command(
+                "m-ship",
+                "ship",
+                json!({ "order": { "id": h.order("new") }, "allUnshipped": true, "trackingCode": "M1" }),
+            ),
+            5,
+        ),
+        (
+            h.command(
+                "m-deliver",
+                "deliver",
+                json!({ "order": { "id": h.order("new") }, "trackingCode": "M1" }),
+            ),
+            3,
+        ),
+        (
+            h.command(
+                "m-cancel",
+                "cancel",
+                json!({ "order": { "id": h.order("paid") }, "lines": [ { "sku": "MUG-001", "quantity": 1 } ] }),
+            ),
+            3,
+        ),
+        (
+            h.command(
+                "m-return",
+                "return",
+                json!({ "order": { "id": h.order("shipped") }, "lines": [ { "sku": "BAG-001", "quantity": 1, "decision": "accepted" } ] }),
+            ),
+            3,
+        ),
+        (
+            h.command(
+                "m-ready",
+                "ready_for_pickup",
+                json!({ "order": { "id": h.order("pickup") } }),
+            ),
+            3,
+        ),
+        (
+            h.command(
+                "m-picked",
+                "picked_up",
+                json!({ "order": { "id": h.order("pickup") } }),
+            ),
+            3,
+        ),
+        (stock(&h, "m-stock", "MUG-001", 9, "wh-1", 10), 3),
+        (stock(&h, "m-stock-again", "MUG-001", 8, "wh-1", 20), 2),
+        (stock(&h, "m-stock-same", "MUG-001", 8, "wh-1", 30), 1),
+        (stock(&h, "m-variation", "TSHIRT-S", 3, "wh-1", 10), 6),
+        (stock(&h, "m-variation-again", "TSHIRT-S", 2, "wh-1", 20), 2),
+    ];
+    for (command, bound) in cases {
+        let id = command["id"].as_str().expect("id").to_owned();
+        let before = all();
+        h.send(&[command]).await;
+        h.drain(5).await;
+        let requests = all() - before;
+        println!("beyond requests for {id}: {requests}");
+        assert!(requests <= bound, "{id}: {requests} requests > {bound}");
+    }
+    let events = h.results().await;
+    assert!(
+        events.iter().all(|e| result_type(e) != FAILED),
+        "{events:?}"
     );
 }
