@@ -1,6 +1,7 @@
 //! `epages-sync`: tenant onboarding, operations, the sandbox shop and the local runner.
 //! Each subcommand lives in its own module under `commands/`.
 
+mod backend;
 mod commands;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ enum Command {
     Sandbox(commands::sandbox::SandboxArgs),
     /// Re-read a tenant's orders updated since a date (`--force`: emit again, new event ids).
     Resync(commands::resync::ResyncArgs),
+    /// Onboard and manage tenants (shops): add, verify, list, show, pause, resume, remove.
+    Tenant(commands::tenant::TenantArgs),
 }
 
 #[tokio::main]
@@ -38,7 +41,12 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = run(cli.command).await;
+    let command = match cli.command {
+        // `tenant` has its own exit codes (1 verification failed, 2 usage or input).
+        Command::Tenant(args) => return commands::tenant::main(args).await,
+        command => command,
+    };
+    let result = run(command).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -55,6 +63,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error + Send + 
         Command::Demo(args) => commands::demo::run(args).await?,
         Command::Sandbox(args) => commands::sandbox::run(args).await?,
         Command::Resync(args) => commands::resync::run(args).await?,
+        Command::Tenant(args) => commands::tenant::run(args).await.map(drop)?,
     }
     Ok(())
 }

@@ -6,5 +6,6 @@ mod ports;
 mod support;
 mod sandbox;
 mod auth;
+mod tenant_cli;
 mod pipeline_poll;
 mod pipeline_apply;

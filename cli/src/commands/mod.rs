@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod resync;
 pub mod sandbox;
+pub mod tenant;
 
 /// An error with its chain of causes, one per `: `.
 pub fn report(error: &dyn std::error::Error) -> String {

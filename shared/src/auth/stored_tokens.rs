@@ -369,6 +369,7 @@ impl StoredTokens {
                     .counters
                     .refreshes
                     .fetch_add(1, Ordering::Relaxed);
+                state.granted = Some(response.scope.clone());
                 Ok(response)
             }
             Err(source) => {

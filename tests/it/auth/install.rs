@@ -386,7 +386,7 @@ async fn refusals(kind: Kind) {
     );
 }
 
-async fn install(h: &Harness) -> TenantId {
+pub async fn install(h: &Harness) -> TenantId {
     let query = callback_query(&h.sandbox, CLIENT_SECRET, |_| {});
     let response = h
         .installer

@@ -1,8 +1,9 @@
 //! Tenants and auth: per-tenant shop clients and token lifecycle.
 
 mod install;
+mod no_secrets_in_logs;
 mod shop_clients;
-mod support;
+pub mod support;
 
 /// An error with its chain of causes, `: `-joined.
 pub fn report(error: &dyn std::error::Error) -> String {

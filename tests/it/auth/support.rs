@@ -28,6 +28,10 @@ pub struct Backend {
     pub stores: StateStores,
     pub naming: SecretNaming,
     pub clock: Arc<ManualClock>,
+    /// The AWS configuration the stores were built from (`None` on the embedded backend).
+    pub aws: Option<AwsStateConfig>,
+    /// The embedded state directory (`None` on AWS).
+    pub dir: Option<std::path::PathBuf>,
     pub _keep: Box<dyn Any + Send + Sync>,
 }
 
@@ -55,6 +59,8 @@ impl Backend {
                     stores,
                     naming: SecretNaming::new("epages-sync/test").expect("valid prefix"),
                     clock,
+                    aws: None,
+                    dir: Some(dir.path().to_owned()),
                     _keep: Box::new(dir),
                 }
             }
@@ -74,10 +80,13 @@ impl Backend {
                     secrets_cache_ttl: Duration::ZERO,
                 };
                 let stores = shared::adapters::aws::state_stores(&sdk, &config, dyn_clock);
+                let config = config.clone();
                 Self {
                     stores,
                     naming,
                     clock,
+                    aws: Some(config),
+                    dir: None,
                     _keep: Box::new(()),
                 }
             }

@@ -1,0 +1,91 @@
+//! Which state the CLI works on: the embedded state directory of local runs (default) or
+//! the deployment's AWS resources, configured by the same environment as the Lambdas.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use shared::adapters::aws::{AwsStateConfig, ConfigError};
+use shared::ports::activity::Retention;
+use shared::ports::secrets::SecretNaming;
+use shared::ports::{Clock, StateStores, StoreError, SystemClock};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    /// File-backed state under `--state-dir`.
+    Embedded,
+    /// DynamoDB, SQS and Secrets Manager (`STATE_TABLE`, `ACTIVITY_TABLE`, `SECRETS_PREFIX`, …).
+    Aws,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackendArgs {
+    #[arg(
+        long,
+        value_enum,
+        default_value = "embedded",
+        env = "EPAGES_SYNC_BACKEND"
+    )]
+    pub backend: BackendKind,
+    /// State directory of the embedded backend.
+    #[arg(long, env = "EPAGES_SYNC_STATE_DIR", default_value = ".state")]
+    pub state_dir: PathBuf,
+}
+
+/// Local runs name their secrets under this prefix.
+pub const EMBEDDED_SECRETS_PREFIX: &str = "epages-sync/local";
+
+/// The opened state and how secrets are named in it.
+pub struct Backend {
+    pub stores: StateStores,
+    pub secrets: SecretNaming,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("AWS configuration")]
+    Config(#[from] ConfigError),
+    #[error("opening the state")]
+    Store(#[from] StoreError),
+    #[error("creating the state directory {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub async fn open(args: &BackendArgs) -> Result<Backend, BackendError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match args.backend {
+        BackendKind::Embedded => {
+            tokio::fs::create_dir_all(&args.state_dir)
+                .await
+                .map_err(|source| BackendError::Io {
+                    path: args.state_dir.clone(),
+                    source,
+                })?;
+            let stores = shared::adapters::embedded::open_state(
+                &args.state_dir,
+                Retention::default(),
+                clock.clone(),
+            )
+            .await?;
+            Ok(Backend {
+                stores,
+                secrets: SecretNaming::new(EMBEDDED_SECRETS_PREFIX)?,
+                clock,
+            })
+        }
+        BackendKind::Aws => {
+            let config = AwsStateConfig::from_env()?;
+            let sdk = shared::aws::load_sdk_config().await;
+            let stores = shared::adapters::aws::state_stores(&sdk, &config, clock.clone());
+            Ok(Backend {
+                stores,
+                secrets: config.secrets.clone(),
+                clock,
+            })
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! `epages-sync tenant add | verify | list | show | pause | resume | remove`.
+//!
+//! Exit codes: 0 ok, 1 verification failed (or the operation failed), 2 usage or input
+//! error. Client secrets come from stdin or a named environment variable, never from an
+//! argument, and are written to the secrets port only.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Subcommand};
+use secrecy::SecretString;
+use shared::auth::{ShopClients, check_scopes};
+use shared::beyond::HttpSettings;
+use shared::domain::tenant::{
+    AuthMode, LocationMapping, PaymentStatusFilter, StockTarget, TenantConfig, TenantId,
+};
+use shared::ports::PageRequest;
+use shared::ports::tenants::{CreateOutcome, DeleteOutcome, UpdateOutcome};
+use url::Url;
+
+use crate::backend::{self, BackendArgs};
+
+#[derive(Debug, Args)]
+pub struct TenantArgs {
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: TenantCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Add a custom-app tenant (client credentials).
+    Add(AddArgs),
+    /// Obtain a token and check its scopes against the enabled flows.
+    Verify {
+        tenant: String,
+    },
+    /// List active tenants.
+    List,
+    Show {
+        tenant: String,
+    },
+    Pause {
+        tenant: String,
+    },
+    Resume {
+        tenant: String,
+    },
+    /// Remove the tenant's configuration and tokens.
+    Remove {
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    pub tenant: String,
+    /// The shop name: `https://{store}.beyondshop.cloud/api`.
+    #[arg(long, conflicts_with = "api_url", required_unless_present = "api_url")]
+    pub store: Option<String>,
+    #[arg(long)]
+    pub api_url: Option<String>,
+    #[arg(long)]
+    pub client_id: String,
+    /// Read the client secret from stdin.
+    #[arg(
+        long,
+        conflicts_with = "client_secret_env",
+        required_unless_present = "client_secret_env"
+    )]
+    pub client_secret_stdin: bool,
+    /// Read the client secret from this environment variable.
+    #[arg(long)]
+    pub client_secret_env: Option<String>,
+    /// Orders created before this date (YYYY-MM-DD or RFC 3339) are never imported.
+    #[arg(long)]
+    pub start_date: String,
+    #[arg(long)]
+    pub no_orders: bool,
+    #[arg(long)]
+    pub no_cancellations: bool,
+    #[arg(long)]
+    pub no_shipments: bool,
+    #[arg(long)]
+    pub no_returns: bool,
+    #[arg(long)]
+    pub no_stock: bool,
+    /// `AFOSTO_LOCATION=shop` (counts towards shop stock) or `AFOSTO_LOCATION=ignore`.
+    #[arg(long = "location")]
+    pub locations: Vec<String>,
+    /// `any`, `paid`, or a comma-separated list of Beyond payment statuses.
+    #[arg(long, default_value = "any")]
+    pub payment_status: String,
+    #[arg(long)]
+    pub include_test_orders: bool,
+}
+
+/// A usage or input problem (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+pub async fn main(args: TenantArgs) -> ExitCode {
+    match run(args).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", super::report(error.as_ref()));
+            if error.downcast_ref::<Usage>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn tenant_id(raw: &str) -> Result<TenantId, Failure> {
+    TenantId::parse(raw).map_err(|e| Usage(format!("tenant id {raw:?}: {e}")).into())
+}
+
+fn print(json: bool, value: &serde_json::Value, human: &str) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{human}");
+    }
+}
+
+pub async fn run(args: TenantArgs) -> Result<ExitCode, Failure> {
+    let backend = backend::open(&args.backend).await?;
+    let stores = &backend.stores;
+    let now = backend.clock.now();
+    match args.command {
+        TenantCommand::Add(add) => {
+            let id = tenant_id(&add.tenant)?;
+            let config = build_config(&add, &id, &backend.secrets)?;
+            let secret = read_secret(&add)?;
+            if stores.tenants.get(&id).await?.is_some() {
+                return Err(Usage(format!("tenant {id} already exists")).into());
+            }
+            stores.secrets.put(&config.client_secret, secret).await?;
+            match stores.tenants.create(config, now).await? {
+                CreateOutcome::Created(created) => print(
+                    args.json,
+                    &serde_json::to_value(&created)?,
+                    &format!(
+                        "added tenant {id} ({}); run `epages-sync tenant verify {id}`",
+                        created.api_url
+                    ),
+                ),
+                CreateOutcome::AlreadyExists => {
+                    return Err(Usage(format!("tenant {id} already exists")).into());
+                }
+            }
+        }
+        TenantCommand::Verify { tenant } => {
+            let config = get(stores, &tenant).await?;
+            let clients = ShopClients::new(stores, HttpSettings::default(), backend.clock.clone());
+            let tokens = clients.tokens_for(&config)?;
+            let granted = match tokens.refresh_now().await {
+                Ok(granted) => granted,
+                Err(error) => {
+                    let text = super::report(&error);
+                    print(
+                        args.json,
+                        &serde_json::json!({ "ok": false, "error": text }),
+                        &format!("FAILED: {text}"),
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let report = check_scopes(&config.flows, &granted);
+            let mut human = format!(
+                "tenant {}: token obtained; granted scopes: {}",
+                config.id, granted
+            );
+            for check in &report.flows {
+                if check.missing.is_empty() {
+                    human.push_str(&format!("\n  ok      {}", check.flow.as_str()));
+                } else {
+                    human.push_str(&format!(
+                        "\n  MISSING {}: needs {}",
+                        check.flow.as_str(),
+                        check.missing.join(", ")
+                    ));
+                }
+            }
+            let mut value = serde_json::to_value(&report)?;
+            value["ok"] = serde_json::Value::Bool(report.ok());
+            print(args.json, &value, &human);
+            return Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        TenantCommand::List => {
+            let mut all = Vec::new();
+            let mut page = PageRequest::first(1000);
+            loop {
+                let listed = stores.tenants.list_active(page).await?;
+                all.extend(listed.items);
+                match listed.next {
+                    Some(token) => page = PageRequest::after(1000, token),
+                    None => break,
+                }
+            }
+            let human = all
+                .iter()
+                .map(|t| format!("{}\t{}\t{:?}", t.id, t.api_url, t.auth_mode))
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(args.json, &serde_json::to_value(&all)?, &human);
+        }
+        TenantCommand::Show { tenant } => {
+            let config = get(stores, &tenant).await?;
+            print(
+                args.json,
+                &serde_json::to_value(&config)?,
+                &serde_json::to_string_pretty(&config)?,
+            );
+        }
+        TenantCommand::Pause { tenant } => {
+            set_paused(stores, &tenant, true, now, args.json).await?
+        }
+        TenantCommand::Resume { tenant } => {
+            set_paused(stores, &tenant, false, now, args.json).await?
+        }
+        TenantCommand::Remove { tenant } => {
+            let id = tenant_id(&tenant)?;
+            stores.tokens.delete(&id).await?;
+            match stores.tenants.delete(&id).await? {
+                DeleteOutcome::Deleted => print(
+                    args.json,
+                    &serde_json::json!({ "removed": id }),
+                    &format!("removed tenant {id}"),
+                ),
+                DeleteOutcome::NotFound => return Err(Usage(format!("no tenant {id}")).into()),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn get(stores: &shared::ports::StateStores, raw: &str) -> Result<TenantConfig, Failure> {
+    let id = tenant_id(raw)?;
+    stores
+        .tenants
+        .get(&id)
+        .await?
+        .ok_or_else(|| Usage(format!("no tenant {id}")).into())
+}
+
+async fn set_paused(
+    stores: &shared::ports::StateStores,
+    raw: &str,
+    paused: bool,
+    now: DateTime<Utc>,
+    json: bool,
+) -> Result<(), Failure> {
+    let mut config = get(stores, raw).await?;
+    for _ in 0..5 {
+        config.paused = paused;
+        match stores.tenants.update(config.clone(), now).await? {
+            UpdateOutcome::Updated(updated) => {
+                let verb = if paused { "paused" } else { "resumed" };
+                print(
+                    json,
+                    &serde_json::to_value(&updated)?,
+                    &format!("{verb} tenant {}", updated.id),
+                );
+                return Ok(());
+            }
+            UpdateOutcome::Stale { current } => config = current,
+            UpdateOutcome::NotFound => return Err(Usage(format!("no tenant {raw}")).into()),
+        }
+    }
+    Err("the tenant kept changing; try again".into())
+}
+
+fn build_config(
+    add: &AddArgs,
+    id: &TenantId,
+    naming: &shared::ports::secrets::SecretNaming,
+) -> Result<TenantConfig, Failure> {
+    let api_url = match (&add.store, &add.api_url) {
+        (Some(store), _) => {
+            if store.is_empty() || !store.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(Usage(format!("--store {store:?} is not a shop name")).into());
+            }
+            format!("https://{store}.beyondshop.cloud/api")
+        }
+        (None, Some(url)) => url.clone(),
+        (None, None) => return Err(Usage("--store or --api-url is required".into()).into()),
+    };
+    let api_url = Url::parse(&api_url).map_err(|e| Usage(format!("--api-url {api_url:?}: {e}")))?;
+    let start = parse_start(&add.start_date)?;
+    let mut config = TenantConfig::new(
+        id.clone(),
+        api_url,
+        AuthMode::ClientCredentials,
+        add.client_id.clone(),
+        naming.tenant_client_secret(id),
+        start,
+    );
+    config.flows.orders = !add.no_orders;
+    config.flows.cancellations = !add.no_cancellations;
+    config.flows.shipments = !add.no_shipments;
+    config.flows.returns = !add.no_returns;
+    config.flows.stock = !add.no_stock;
+    config.include_test_orders = add.include_test_orders;
+    config.payment_filter = match add.payment_status.as_str() {
+        "any" => PaymentStatusFilter::Any,
+        "paid" => PaymentStatusFilter::PaidOnly,
+        list => PaymentStatusFilter::OneOf(
+            list.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        ),
+    };
+    for mapping in &add.locations {
+        let (location, target) = mapping.split_once('=').ok_or_else(|| {
+            Usage(format!(
+                "--location {mapping:?}: expected LOCATION=shop|ignore"
+            ))
+        })?;
+        let target = match target {
+            "shop" => StockTarget::ShopAvailability,
+            "ignore" => StockTarget::Ignored,
+            other => {
+                return Err(Usage(format!(
+                    "--location {mapping:?}: {other:?} is not shop or ignore"
+                ))
+                .into());
+            }
+        };
+        config.locations.push(LocationMapping {
+            afosto_location_id: location.to_owned(),
+            target,
+            epages_location_id: None,
+        });
+    }
+    Ok(config)
+}
+
+fn parse_start(raw: &str) -> Result<DateTime<Utc>, Failure> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|at| at.and_utc())
+        .ok_or_else(|| {
+            Usage(format!(
+                "--start-date {raw:?}: expected YYYY-MM-DD or RFC 3339"
+            ))
+            .into()
+        })
+}
+
+fn read_secret(add: &AddArgs) -> Result<SecretString, Failure> {
+    let secret = if add.client_secret_stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Usage(format!("reading the client secret from stdin: {e}")))?;
+        text
+    } else if let Some(name) = &add.client_secret_env {
+        std::env::var(name).map_err(|_| Usage(format!("environment variable {name} is not set")))?
+    } else {
+        return Err(
+            Usage("--client-secret-stdin or --client-secret-env is required".into()).into(),
+        );
+    };
+    let secret = secret.trim().to_owned();
+    if secret.is_empty() {
+        return Err(Usage("the client secret is empty".into()).into());
+    }
+    Ok(SecretString::from(secret))
+}
