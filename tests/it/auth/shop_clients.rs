@@ -22,6 +22,7 @@ both! {
     concurrent_refreshes_keep_exactly_one_rotation => concurrent_refresh,
     a_401_refreshes_once_and_retries => unauthorized_refreshes_once,
     a_rejected_refresh_token_is_permanent_and_logged => rejected_refresh_token,
+    a_changed_shop_or_app_rebuilds_the_cached_client => rebuilt_on_change,
 }
 
 fn clients(backend: &Backend) -> ShopClients {
@@ -261,4 +262,36 @@ async fn rejected_refresh_token(kind: Kind) {
         .await
         .expect_err("no tokens");
     assert_eq!(error.class(), ErrorClass::Permanent);
+}
+
+async fn rebuilt_on_change(kind: Kind) {
+    let backend = Backend::open(kind).await;
+    let sandbox = sandbox_with_shop(None).await;
+    let tenant = tenant(&backend, &sandbox, AuthMode::ClientCredentials).await;
+    let clients = clients(&backend);
+    let first = clients.tokens_for(&tenant).expect("builds");
+    let again = clients.tokens_for(&tenant).expect("cached");
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "a warm process reuses the client"
+    );
+
+    let mut moved = tenant.clone();
+    moved.api_url = url::Url::parse(&format!("{}/v2", tenant.api_url)).expect("url");
+    let client = clients.client_for(&moved).expect("rebuilt");
+    assert_eq!(client.api_url(), &moved.api_url);
+    assert!(!Arc::ptr_eq(
+        &first,
+        &clients.tokens_for(&moved).expect("cached")
+    ));
+
+    let mut other_app = tenant.clone();
+    other_app.client_id = "another-client".to_owned();
+    let rebuilt = clients.tokens_for(&other_app).expect("rebuilt");
+    assert!(!Arc::ptr_eq(&first, &rebuilt));
+    clients.forget(&tenant.id);
+    assert!(!Arc::ptr_eq(
+        &rebuilt,
+        &clients.tokens_for(&other_app).expect("built again")
+    ));
 }
