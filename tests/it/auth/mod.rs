@@ -1,6 +1,6 @@
 //! Tenants and auth: per-tenant shop clients and token lifecycle.
 
-mod install;
+pub(crate) mod install;
 mod no_secrets_in_logs;
 mod shop_clients;
 pub mod support;

@@ -17,6 +17,7 @@ both! {
     add_verify_and_manage_a_custom_app_tenant => lifecycle,
     verify_names_the_missing_scope_per_flow => missing_scopes,
     bad_input_exits_2_and_stores_nothing => usage_errors,
+    verify_refreshes_an_installed_public_app_tenant => verify_public_app,
 }
 
 fn binary() -> PathBuf {
@@ -348,5 +349,38 @@ async fn usage_errors(kind: Kind) {
             .expect("reads")
             .is_none(),
         "nothing stored"
+    );
+}
+
+async fn verify_public_app(kind: Kind) {
+    let h = crate::auth::install::harness(kind).await;
+    let id = crate::auth::install::install(&h).await;
+    let before = state(&h.backend)
+        .await
+        .tokens
+        .get(&id)
+        .await
+        .expect("reads")
+        .expect("installed");
+    let run = run_cli(
+        &h.backend,
+        vec!["verify".into(), id.to_string()],
+        None,
+        vec![],
+    )
+    .await;
+    assert_eq!(run.code, 0, "verify: {} {}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("ok      orders"), "{}", run.stdout);
+    let after = state(&h.backend)
+        .await
+        .tokens
+        .get(&id)
+        .await
+        .expect("reads")
+        .expect("kept");
+    assert!(after.version > before.version, "the refresh was stored");
+    assert!(
+        after.refresh_token.is_some(),
+        "the rotated refresh token was stored"
     );
 }
