@@ -9,3 +9,4 @@ mod auth;
 mod tenant_cli;
 mod pipeline_poll;
 mod pipeline_apply;
+mod e2e;

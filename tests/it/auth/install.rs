@@ -396,7 +396,7 @@ pub async fn install(h: &Harness) -> TenantId {
     shop_tenant(&h.sandbox)
 }
 
-async fn receive_polls(queue: &Arc<dyn MessageQueue>, want: usize) -> Vec<PollRequest> {
+pub(crate) async fn receive_polls(queue: &Arc<dyn MessageQueue>, want: usize) -> Vec<PollRequest> {
     let mut polls = Vec::new();
     for _ in 0..20 {
         let messages = queue
