@@ -1,26 +1,21 @@
 //! `epages-sync resync --tenant T --since DATE [--force]`: asks the poller to re-read a
 //! tenant's orders updated since DATE (see `shared::pipeline::poll::resync`).
 //!
-//! Backend: `--backend aws` uses the deployment's environment (`STATE_TABLE`,
-//! `ACTIVITY_TABLE`, `SECRETS_PREFIX`, `POLL_QUEUE_URL`); `embedded` (the default) the state
-//! directory of local runs, whose poll queue is `{state-dir}/queues/poll.json`.
+//! Backend (`crate::backend`): `--backend aws` uses the deployment's environment, plus
+//! `POLL_QUEUE_URL`; `embedded` (the default) the state directory of local runs, whose poll
+//! queue is the embedded queue `poll` in that directory.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Args, ValueEnum};
-use shared::adapters::aws::{AwsStateConfig, ConfigError, SqsQueue, queue_url_from_env};
-use shared::adapters::embedded::{EmbeddedQueue, EmbeddedQueueConfig, EmbeddedTenantStore};
+use clap::Args;
+use shared::adapters::aws::{ConfigError, SqsQueue, queue_url_from_env};
+use shared::adapters::embedded::{EmbeddedQueue, EmbeddedQueueConfig};
 use shared::domain::tenant::TenantId;
 use shared::pipeline::poll::resync::{ResyncError, parse_since, request_resync};
 use shared::pipeline::poll_request::PollTrigger;
-use shared::ports::{Clock, MessageQueue, StoreError, SystemClock, TenantStore};
+use shared::ports::{MessageQueue, StoreError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Backend {
-    Embedded,
-    Aws,
-}
+use crate::backend::{self, BackendArgs, BackendError, BackendKind};
 
 #[derive(Debug, Args)]
 pub struct ResyncArgs {
@@ -33,15 +28,8 @@ pub struct ResyncArgs {
     /// Emit again what was already emitted, under new event ids derived from this request.
     #[arg(long)]
     pub force: bool,
-    #[arg(long, value_enum, default_value = "embedded")]
-    pub backend: Backend,
-    /// State directory of the embedded backend.
-    #[arg(
-        long,
-        env = "EPAGES_SYNC_STATE_DIR",
-        default_value = ".epages-sync/state"
-    )]
-    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +38,10 @@ pub enum ResyncCommandError {
     Resync(#[from] ResyncError),
     #[error("configuration")]
     Config(#[from] ConfigError),
-    #[error("opening the backend")]
+    #[error("opening the poll queue")]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
 }
 
 /// Local runs name the poll queue like this in the state directory.
@@ -59,34 +49,29 @@ const EMBEDDED_POLL_QUEUE: &str = "poll";
 
 pub async fn run(args: ResyncArgs) -> Result<(), ResyncCommandError> {
     let since = parse_since(&args.since)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (tenants, poll_queue): (Arc<dyn TenantStore>, Arc<dyn MessageQueue>) = match args.backend {
-        Backend::Embedded => {
-            let tenants = EmbeddedTenantStore::open(&args.state_dir).await?;
-            let queue = EmbeddedQueue::open(
-                &args.state_dir,
+    let opened = backend::open(&args.backend).await?;
+    let poll_queue: Arc<dyn MessageQueue> = match args.backend.backend {
+        BackendKind::Embedded => {
+            EmbeddedQueue::open(
+                &args.backend.state_dir,
                 EmbeddedQueueConfig::new(EMBEDDED_POLL_QUEUE),
-                clock.clone(),
+                opened.clock.clone(),
             )
-            .await?;
-            (Arc::new(tenants), queue)
+            .await?
         }
-        Backend::Aws => {
-            let state = AwsStateConfig::from_env()?;
+        BackendKind::Aws => {
             let poll_url = queue_url_from_env("POLL_QUEUE_URL")?;
             let sdk = shared::aws::load_sdk_config().await;
-            let stores = shared::adapters::aws::state_stores(&sdk, &state, clock.clone());
-            let queue = SqsQueue::connect(aws_sdk_sqs::Client::new(&sdk), poll_url).await?;
-            (stores.tenants, Arc::new(queue))
+            Arc::new(SqsQueue::connect(aws_sdk_sqs::Client::new(&sdk), poll_url).await?)
         }
     };
     let request = request_resync(
-        tenants.as_ref(),
+        opened.stores.tenants.as_ref(),
         poll_queue.as_ref(),
         &args.tenant,
         since,
         args.force,
-        clock.now(),
+        opened.clock.now(),
     )
     .await?;
     if let PollTrigger::Resync { since, force } = request.trigger {
