@@ -1,8 +1,8 @@
 //! The pipelines' service logic, shared by the Lambda binaries and the local runner:
 //! each handler is a function over the ports, so a binary is only wiring.
 
-pub mod poll_request;
-pub mod sqs_batch;
-pub mod poll;
 pub mod apply;
+pub mod poll;
+pub mod poll_request;
 pub mod schedule;
+pub mod sqs_batch;
