@@ -22,6 +22,11 @@ step "moto (AWS API on loopback)"
 # shellcheck source=scripts/moto.sh
 source scripts/moto.sh
 
+step "build the epages-sync binary"
+# The tenant CLI tests run the real binary, and `cargo test` builds a package's binaries
+# only for that package's own tests, so build it explicitly first.
+cargo build --locked -p epages-sync
+
 step "tests"
 cargo test --workspace --locked
 
