@@ -10,6 +10,7 @@ pub mod beyond;
 pub mod contracts;
 pub mod domain;
 pub mod epages_webhook;
+pub mod error_chain;
 pub mod install;
 pub mod pipeline;
 pub mod ports;

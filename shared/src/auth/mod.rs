@@ -19,9 +19,7 @@ pub use stored_tokens::{
 };
 
 /// An error with its chain of causes, `: `-joined (for logs and the activity log).
-pub fn report(error: &dyn std::error::Error) -> String {
-    stored_tokens::error_chain(error)
-}
+pub use crate::error_chain::error_chain as report;
 
 /// When a token fetched at `fetched_at` with `expires_in` seconds expires.
 pub fn stored_tokens_expiry(

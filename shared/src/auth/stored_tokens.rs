@@ -509,14 +509,4 @@ pub(crate) fn expiry(fetched_at: DateTime<Utc>, expires_in: Option<u64>) -> Date
         .unwrap_or(fetched_at)
 }
 
-/// An error and its causes, `: `-joined, for the activity log.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub(crate) use crate::error_chain::error_chain;

@@ -1013,16 +1013,7 @@ fn delta(duration: Duration) -> TimeDelta {
 }
 
 /// An error with its causes, for logs and the poll state.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use crate::error_chain::error_chain;
 
 /// The SQS-triggered entry point: one poll per record. A malformed request is dead-lettered;
 /// a held lease retries later, except for a scheduled poll, which the running poll (or the
