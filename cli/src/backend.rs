@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use shared::adapters::aws::{AwsStateConfig, ConfigError};
+use shared::adapters::aws::{AwsStateConfig, ConfigError, StageQueuesError};
 use shared::ports::activity::Retention;
+use shared::ports::queue::StageQueues;
 use shared::ports::secrets::SecretNaming;
 use shared::ports::{Clock, StateStores, StoreError, SystemClock};
 
@@ -47,6 +48,8 @@ pub enum BackendError {
     Config(#[from] ConfigError),
     #[error("opening the state")]
     Store(#[from] StoreError),
+    #[error("opening the queues")]
+    Queues(#[from] StageQueuesError),
     #[error("creating the state directory {path}")]
     Io {
         path: PathBuf,
@@ -86,6 +89,32 @@ pub async fn open(args: &BackendArgs) -> Result<Backend, BackendError> {
                 secrets: config.secrets.clone(),
                 clock,
             })
+        }
+    }
+}
+
+/// The deployment's queues: under `{state-dir}/queues/` for the embedded backend (the ones
+/// `run` and `demo` use), or the SQS queues named by `POLL_QUEUE_URL`, `POLL_DLQ_URL`,
+/// `ORDER_EVENTS_QUEUE_URL`, `ORDER_EVENTS_DLQ_URL`, `COMMAND_QUEUE_URL`, `COMMAND_DLQ_URL`.
+#[allow(dead_code)] // the operator and runner commands use it
+pub async fn open_queues(
+    args: &BackendArgs,
+    clock: Arc<dyn Clock>,
+) -> Result<StageQueues, BackendError> {
+    match args.backend {
+        BackendKind::Embedded => {
+            tokio::fs::create_dir_all(&args.state_dir)
+                .await
+                .map_err(|source| BackendError::Io {
+                    path: args.state_dir.clone(),
+                    source,
+                })?;
+            Ok(shared::adapters::embedded::open_stage_queues(&args.state_dir, clock).await?)
+        }
+        BackendKind::Aws => {
+            let sdk = shared::aws::load_sdk_config().await;
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
+            Ok(shared::adapters::aws::stage_queues_from_env(&sqs).await?)
         }
     }
 }

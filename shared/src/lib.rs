@@ -12,5 +12,6 @@ pub mod domain;
 pub mod epages_webhook;
 pub mod error_chain;
 pub mod install;
+pub mod lambda;
 pub mod pipeline;
 pub mod ports;

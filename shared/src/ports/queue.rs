@@ -2,6 +2,7 @@
 //! dead-letter queue), plus dead-letter peek and replay written once over the port.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -447,4 +448,32 @@ pub async fn replay(
         }
     }
     Ok(report)
+}
+
+/// The three queues of a deployment, each with its dead-letter queue: poll requests, order
+/// events (and command results) for Afosto, and Afosto's commands. The local runner, the
+/// operator CLI and the tests open them from either backend.
+#[derive(Clone)]
+pub struct StageQueues {
+    pub poll: Arc<dyn MessageQueue>,
+    pub poll_dead_letters: Arc<dyn MessageQueue>,
+    pub order_events: Arc<dyn MessageQueue>,
+    pub order_events_dead_letters: Arc<dyn MessageQueue>,
+    pub commands: Arc<dyn MessageQueue>,
+    pub command_dead_letters: Arc<dyn MessageQueue>,
+}
+
+impl StageQueues {
+    /// `(source, dead-letter queue)` pairs, named as the operator CLI names them.
+    pub fn pairs(&self) -> [(&'static str, &Arc<dyn MessageQueue>, &Arc<dyn MessageQueue>); 3] {
+        [
+            ("poll", &self.poll, &self.poll_dead_letters),
+            (
+                "order-events",
+                &self.order_events,
+                &self.order_events_dead_letters,
+            ),
+            ("commands", &self.commands, &self.command_dead_letters),
+        ]
+    }
 }

@@ -84,3 +84,41 @@ impl AwsStateConfig {
 pub fn queue_url_from_env(name: &'static str) -> Result<String, ConfigError> {
     required(name)
 }
+
+/// The stage's queues from the environment the functions (and the operator CLI) read:
+/// `POLL_QUEUE_URL`, `POLL_DLQ_URL`, `ORDER_EVENTS_QUEUE_URL`, `ORDER_EVENTS_DLQ_URL`,
+/// `COMMAND_QUEUE_URL`, `COMMAND_DLQ_URL` (the stack's outputs).
+pub async fn stage_queues_from_env(
+    sqs: &aws_sdk_sqs::Client,
+) -> Result<crate::ports::queue::StageQueues, StageQueuesError> {
+    async fn open(
+        sqs: &aws_sdk_sqs::Client,
+        env: &'static str,
+    ) -> Result<std::sync::Arc<dyn crate::ports::MessageQueue>, StageQueuesError> {
+        let url = queue_url_from_env(env)?;
+        let queue = crate::adapters::aws::SqsQueue::connect(sqs.clone(), url)
+            .await
+            .map_err(|source| StageQueuesError::Connect { env, source })?;
+        Ok(std::sync::Arc::new(queue))
+    }
+    Ok(crate::ports::queue::StageQueues {
+        poll: open(sqs, "POLL_QUEUE_URL").await?,
+        poll_dead_letters: open(sqs, "POLL_DLQ_URL").await?,
+        order_events: open(sqs, "ORDER_EVENTS_QUEUE_URL").await?,
+        order_events_dead_letters: open(sqs, "ORDER_EVENTS_DLQ_URL").await?,
+        commands: open(sqs, "COMMAND_QUEUE_URL").await?,
+        command_dead_letters: open(sqs, "COMMAND_DLQ_URL").await?,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StageQueuesError {
+    #[error("queue configuration")]
+    Config(#[from] ConfigError),
+    #[error("connecting to the queue in {env}")]
+    Connect {
+        env: &'static str,
+        #[source]
+        source: crate::ports::StoreError,
+    },
+}

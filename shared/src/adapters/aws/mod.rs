@@ -23,7 +23,9 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 pub use activity::DynamoActivityLog;
-pub use config::{AwsStateConfig, ConfigError, queue_url_from_env};
+pub use config::{
+    AwsStateConfig, ConfigError, StageQueuesError, queue_url_from_env, stage_queues_from_env,
+};
 pub use idempotency::DynamoIdempotencyStore;
 pub use order_ledger::DynamoOrderLedger;
 pub use poll_state::DynamoPollStateStore;

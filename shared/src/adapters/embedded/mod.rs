@@ -27,7 +27,7 @@ pub use tenants::EmbeddedTenantStore;
 pub use tokens::EmbeddedTokenStore;
 
 use crate::ports::activity::Retention;
-use crate::ports::{Clock, StateStores, StoreError};
+use crate::ports::{Clock, MessageQueue, StateStores, StoreError};
 
 /// Opens every embedded state store under `dir` (created if missing).
 pub async fn open_state(
@@ -45,4 +45,47 @@ pub async fn open_state(
         activity: Arc::new(EmbeddedActivityLog::open(dir, retention, clock).await?),
         secrets: Arc::new(EmbeddedSecretStore::open(dir).await?),
     })
+}
+
+/// The stage's queues under `dir/queues/`, configured as template.yaml configures them
+/// (FIFO where order matters, visibility timeouts, redrive to a dead-letter queue).
+pub async fn open_stage_queues(
+    dir: &Path,
+    clock: Arc<dyn Clock>,
+) -> Result<crate::ports::queue::StageQueues, StoreError> {
+    let [poll, order_events, commands] =
+        crate::adapters::aws::provision::stage_queue_specs("local");
+    let (poll, poll_dead_letters) = open_queue_pair(dir, &poll, clock.clone()).await?;
+    let (order_events, order_events_dead_letters) =
+        open_queue_pair(dir, &order_events, clock.clone()).await?;
+    let (commands, command_dead_letters) = open_queue_pair(dir, &commands, clock).await?;
+    Ok(crate::ports::queue::StageQueues {
+        poll,
+        poll_dead_letters,
+        order_events,
+        order_events_dead_letters,
+        commands,
+        command_dead_letters,
+    })
+}
+
+/// A queue and its dead-letter queue, as [`QueueSpec`](crate::adapters::aws::provision::QueueSpec) says.
+async fn open_queue_pair(
+    dir: &Path,
+    spec: &crate::adapters::aws::provision::QueueSpec,
+    clock: Arc<dyn Clock>,
+) -> Result<(Arc<dyn MessageQueue>, Arc<dyn MessageQueue>), StoreError> {
+    let suffix = if spec.fifo { ".fifo" } else { "" };
+    let mut dead_letter = EmbeddedQueueConfig::new(format!("{}-dlq{suffix}", spec.name));
+    dead_letter.content_based_deduplication = spec.content_based_deduplication;
+    let dead_letter = EmbeddedQueue::open(dir, dead_letter, clock.clone()).await?;
+    let mut source = EmbeddedQueueConfig::new(format!("{}{suffix}", spec.name));
+    source.visibility_timeout = spec.visibility_timeout;
+    source.content_based_deduplication = spec.content_based_deduplication;
+    source.redrive = Some(Redrive {
+        dead_letter: dead_letter.clone(),
+        max_receive_count: spec.max_receive_count,
+    });
+    let source = EmbeddedQueue::open(dir, source, clock).await?;
+    Ok((source, dead_letter))
 }

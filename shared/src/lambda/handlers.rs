@@ -1,0 +1,229 @@
+//! The queue- and schedule-driven handlers: what `poll-orders`, `apply-commands` and
+//! `schedule-polls` do per invocation, built once per container.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
+use lambda_runtime::{Context, LambdaEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::adapters::aws::{
+    AwsStateConfig, ConfigError, SqsQueue, queue_url_from_env, state_stores,
+};
+use crate::auth::ShopClients;
+use crate::beyond::HttpSettings;
+use crate::pipeline::apply::{ApplySettings, CommandApplier};
+use crate::pipeline::poll::{PollService, PollSettings, PollSettingsError};
+use crate::pipeline::schedule::{ScheduleSettings, ScheduleSettingsError, Scheduler};
+use crate::pipeline::sqs_batch::BatchSummary;
+use crate::ports::queue::{SqsBatchResponse, SqsEvent};
+use crate::ports::{Clock, MessageQueue, StoreError, SystemClock};
+
+/// The error type `lambda_runtime` reports for a failed invocation.
+pub type HandlerError = lambda_runtime::Error;
+
+/// When a context carries no deadline (a local invocation built by hand), the invocation
+/// is taken to last this long: the idempotency claims of the command consumer are held
+/// until the deadline, so it must not be "now".
+const DEFAULT_INVOCATION: Duration = Duration::from_secs(60);
+
+/// Why a function could not start: bad configuration or an unreachable queue. Reported by
+/// the runtime as an init error, so the deployment fails loudly instead of dropping
+/// messages.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("configuration")]
+    Config(#[from] ConfigError),
+    #[error("poll settings")]
+    PollSettings(#[from] PollSettingsError),
+    #[error("schedule settings")]
+    ScheduleSettings(#[from] ScheduleSettingsError),
+    #[error("connecting to a queue")]
+    Queue(#[from] StoreError),
+}
+
+/// The invocation's end, from the Lambda context (milliseconds since the epoch).
+pub fn deadline_of(context: &Context, now: DateTime<Utc>) -> DateTime<Utc> {
+    i64::try_from(context.deadline)
+        .ok()
+        .filter(|millis| *millis > 0)
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or_else(|| {
+            now + chrono::TimeDelta::from_std(DEFAULT_INVOCATION).unwrap_or_default()
+        })
+}
+
+async fn connect(sqs: &aws_sdk_sqs::Client, env: &'static str) -> Result<SqsQueue, InitError> {
+    let url = queue_url_from_env(env)?;
+    Ok(SqsQueue::connect(sqs.clone(), url).await?)
+}
+
+/// `poll-orders`: poll requests from the (standard) poll queue; one poll per tenant.
+pub struct PollOrders {
+    service: PollService,
+    dead_letters: Arc<dyn MessageQueue>,
+}
+
+impl PollOrders {
+    pub fn new(service: PollService, dead_letters: Arc<dyn MessageQueue>) -> Self {
+        Self {
+            service,
+            dead_letters,
+        }
+    }
+
+    /// The AWS wiring: DynamoDB and Secrets Manager state, SQS queues from the environment.
+    pub async fn from_env() -> Result<Self, InitError> {
+        let state = AwsStateConfig::from_env()?;
+        let settings = PollSettings::from_env()?;
+        let sdk = crate::aws::load_sdk_config().await;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let stores = state_stores(&sdk, &state, clock.clone());
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let order_events = connect(&sqs, "ORDER_EVENTS_QUEUE_URL").await?;
+        let poll_queue = connect(&sqs, "POLL_QUEUE_URL").await?;
+        let dead_letters = connect(&sqs, "POLL_DLQ_URL").await?;
+        let clients = Arc::new(ShopClients::new(
+            &stores,
+            HttpSettings::default(),
+            clock.clone(),
+        ));
+        let service = PollService::new(
+            stores,
+            clients,
+            Arc::new(order_events),
+            Arc::new(poll_queue),
+            clock,
+            settings,
+        );
+        Ok(Self::new(service, Arc::new(dead_letters)))
+    }
+
+    pub fn service(&self) -> &PollService {
+        &self.service
+    }
+
+    pub async fn handle(
+        &self,
+        event: LambdaEvent<SqsEvent>,
+    ) -> Result<SqsBatchResponse, HandlerError> {
+        Ok(self
+            .service
+            .handle_event(&event.payload, self.dead_letters.as_ref())
+            .await?)
+    }
+}
+
+/// `apply-commands`: Afosto's commands from the FIFO command queue, applied to the shops.
+pub struct ApplyCommands {
+    applier: CommandApplier,
+    dead_letters: Arc<dyn MessageQueue>,
+    clock: Arc<dyn Clock>,
+}
+
+impl ApplyCommands {
+    pub fn new(
+        applier: CommandApplier,
+        dead_letters: Arc<dyn MessageQueue>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            applier,
+            dead_letters,
+            clock,
+        }
+    }
+
+    /// The AWS wiring: command results go to the order-events queue, Afosto's outbound.
+    pub async fn from_env() -> Result<Self, InitError> {
+        let state = AwsStateConfig::from_env()?;
+        let settings = ApplySettings::from_env()?;
+        let sdk = crate::aws::load_sdk_config().await;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let stores = state_stores(&sdk, &state, clock.clone());
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let results = connect(&sqs, "ORDER_EVENTS_QUEUE_URL").await?;
+        let dead_letters = connect(&sqs, "COMMAND_DLQ_URL").await?;
+        let clients = Arc::new(ShopClients::new(
+            &stores,
+            HttpSettings::default(),
+            clock.clone(),
+        ));
+        let applier =
+            CommandApplier::new(stores, clients, Arc::new(results), clock.clone(), settings);
+        Ok(Self::new(applier, Arc::new(dead_letters), clock))
+    }
+
+    pub fn applier(&self) -> &CommandApplier {
+        &self.applier
+    }
+
+    /// The batch response for the runtime, plus what happened to each record.
+    pub async fn handle_with_summary(
+        &self,
+        event: LambdaEvent<SqsEvent>,
+    ) -> Result<(SqsBatchResponse, BatchSummary), HandlerError> {
+        let deadline = deadline_of(&event.context, self.clock.now());
+        Ok(self
+            .applier
+            .handle_event(&event.payload, deadline, self.dead_letters.as_ref())
+            .await?)
+    }
+
+    pub async fn handle(
+        &self,
+        event: LambdaEvent<SqsEvent>,
+    ) -> Result<SqsBatchResponse, HandlerError> {
+        Ok(self.handle_with_summary(event).await?.0)
+    }
+}
+
+/// What one scheduler run did; the invocation's result (visible in the console and logs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleSummary {
+    pub tenants_listed: usize,
+    pub enqueued: usize,
+    pub skipped: usize,
+    pub send_calls: usize,
+}
+
+/// `schedule-polls`: every 5 minutes, one poll request per active tenant.
+pub struct SchedulePolls {
+    scheduler: Scheduler,
+}
+
+impl SchedulePolls {
+    pub fn new(scheduler: Scheduler) -> Self {
+        Self { scheduler }
+    }
+
+    pub async fn from_env() -> Result<Self, InitError> {
+        let state = AwsStateConfig::from_env()?;
+        let settings = ScheduleSettings::from_env()?;
+        let sdk = crate::aws::load_sdk_config().await;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let stores = state_stores(&sdk, &state, clock.clone());
+        let poll_queue = connect(&aws_sdk_sqs::Client::new(&sdk), "POLL_QUEUE_URL").await?;
+        Ok(Self::new(Scheduler::new(
+            stores.tenants,
+            Arc::new(poll_queue),
+            clock,
+            settings,
+        )))
+    }
+
+    pub async fn handle(
+        &self,
+        _event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
+    ) -> Result<ScheduleSummary, HandlerError> {
+        let report = self.scheduler.run().await?;
+        Ok(ScheduleSummary {
+            tenants_listed: report.tenants_listed,
+            enqueued: report.enqueued,
+            skipped: report.skipped,
+            send_calls: report.send_calls,
+        })
+    }
+}
