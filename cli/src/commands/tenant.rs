@@ -51,7 +51,8 @@ pub enum TenantCommand {
     Resume {
         tenant: String,
     },
-    /// Remove the tenant's configuration and tokens.
+    /// Remove the tenant's configuration, tokens and own client secret (the order ledger
+    /// stays, so a re-added tenant does not emit the same changes again).
     Remove {
         tenant: String,
     },
@@ -235,8 +236,20 @@ pub async fn run(args: TenantArgs) -> Result<ExitCode, Failure> {
         }
         TenantCommand::Remove { tenant } => {
             let id = tenant_id(&tenant)?;
+            // The tenant's own client secret goes with it; a public app's secret is shared
+            // by its tenants and stays. Config first, secret last: a removal interrupted in
+            // between leaves an unused secret that `remove` run again still deletes.
+            let own_secret = backend.secrets.tenant_client_secret(&id);
+            let secret = match stores.tenants.get(&id).await? {
+                Some(config) => (config.client_secret == own_secret).then_some(own_secret),
+                None => Some(own_secret),
+            };
             stores.tokens.delete(&id).await?;
-            match stores.tenants.delete(&id).await? {
+            let outcome = stores.tenants.delete(&id).await?;
+            if let Some(secret) = &secret {
+                stores.secrets.delete(secret).await?;
+            }
+            match outcome {
                 DeleteOutcome::Deleted => print(
                     args.json,
                     &serde_json::json!({ "removed": id }),

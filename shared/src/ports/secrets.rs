@@ -18,6 +18,12 @@ pub trait SecretStore: Send + Sync {
 
     /// Creates the secret or stores a new current value.
     async fn put(&self, name: &SecretRef, value: SecretString) -> Result<(), StoreError>;
+
+    /// Deletes the secret at once, without a recovery window: a removed tenant's client
+    /// secret must stop working, and `tenant add` asks for it again anyway (a secret
+    /// scheduled for deletion could not be re-created under its name for days). Deleting a
+    /// missing secret is not an error, so a retried removal succeeds.
+    async fn delete(&self, name: &SecretRef) -> Result<(), StoreError>;
 }
 
 /// How secret names are built: `{prefix}/tenants/{tenant}/client-secret` for a custom
@@ -119,5 +125,11 @@ impl SecretStore for CachedSecretStore {
             .await
             .insert(name.clone(), (value, self.expiry()));
         Ok(())
+    }
+
+    async fn delete(&self, name: &SecretRef) -> Result<(), StoreError> {
+        // Forget first: a concurrent reader must not re-serve the deleted value from cache.
+        self.entries.lock().await.remove(name);
+        self.inner.delete(name).await
     }
 }

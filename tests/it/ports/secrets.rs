@@ -122,11 +122,49 @@ async fn cached_store_serves_from_cache_within_ttl(store: Arc<dyn SecretStore>) 
     );
 }
 
+/// Deletion is immediate and idempotent, and the name can be used again at once (a
+/// re-added tenant stores its secret under the same name).
+async fn delete_is_immediate_idempotent_and_frees_the_name(store: Arc<dyn SecretStore>) {
+    let name = naming().tenant_client_secret(&unique_tenant("gone"));
+    store
+        .put(&name, SecretString::from("old"))
+        .await
+        .expect("create");
+    store.delete(&name).await.expect("delete");
+    assert!(store.get(&name).await.expect("get").is_none());
+    store.delete(&name).await.expect("deleting again is fine");
+    store
+        .put(&name, SecretString::from("new"))
+        .await
+        .expect("re-create under the same name");
+    assert_eq!(
+        store
+            .get(&name)
+            .await
+            .expect("get")
+            .expect("stored")
+            .expose_secret(),
+        "new"
+    );
+    let clock = Arc::new(ManualClock::new(now()));
+    let cached = CachedSecretStore::new(store.clone(), Duration::from_secs(300), clock);
+    assert!(cached.get(&name).await.expect("get").is_some());
+    cached
+        .delete(&name)
+        .await
+        .expect("delete through the cache");
+    assert!(
+        cached.get(&name).await.expect("get").is_none(),
+        "the cache must not serve a deleted secret"
+    );
+}
+
 contracts!(
     embedded: crate::support::embedded::secrets,
     aws: crate::support::aws::secrets;
     put_get_and_rotate,
     cached_store_serves_from_cache_within_ttl,
+    delete_is_immediate_idempotent_and_frees_the_name,
 );
 
 /// Counts reads to prove the cache saves them.
@@ -143,6 +181,9 @@ impl SecretStore for Counting {
     }
     async fn put(&self, name: &SecretRef, value: SecretString) -> Result<(), StoreError> {
         self.inner.put(name, value).await
+    }
+    async fn delete(&self, name: &SecretRef) -> Result<(), StoreError> {
+        self.inner.delete(name).await
     }
 }
 

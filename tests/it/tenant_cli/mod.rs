@@ -168,8 +168,28 @@ async fn lifecycle(kind: Kind) {
         let run = run_cli(&backend, vec!["list".into()], None, vec![]).await;
         assert!(run.stdout.contains(&name), "{}", run.stdout);
     }
+    let client_secret = stored.client_secret.clone();
+    assert!(
+        state(&backend)
+            .await
+            .secrets
+            .get(&client_secret)
+            .await
+            .expect("reads")
+            .is_some()
+    );
     let run = run_cli(&backend, vec!["remove".into(), name.clone()], None, vec![]).await;
     assert_eq!(run.code, 0, "remove: {}", run.stderr);
+    assert!(
+        state(&backend)
+            .await
+            .secrets
+            .get(&client_secret)
+            .await
+            .expect("reads")
+            .is_none(),
+        "the tenant's own client secret is removed with it"
+    );
     assert!(
         state(&backend)
             .await

@@ -95,4 +95,24 @@ impl SecretStore for SecretsManagerStore {
             Err(e) => Err(sdk_error("CreateSecret", e)),
         }
     }
+
+    async fn delete(&self, name: &SecretRef) -> Result<(), StoreError> {
+        match self
+            .client
+            .delete_secret()
+            .secret_id(name.as_str())
+            .force_delete_without_recovery(true)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|service| service.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(sdk_error("DeleteSecret", e)),
+        }
+    }
 }

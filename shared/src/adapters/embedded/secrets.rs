@@ -55,4 +55,15 @@ impl SecretStore for EmbeddedSecretStore {
             })
             .await
     }
+
+    async fn delete(&self, name: &SecretRef) -> Result<(), StoreError> {
+        self.file
+            .update(|file| {
+                Ok(match file.secrets.remove(name.as_str()) {
+                    Some(_) => Mutation::Changed(()),
+                    None => Mutation::Unchanged(()),
+                })
+            })
+            .await
+    }
 }
