@@ -450,6 +450,9 @@ pub async fn replay(
     Ok(report)
 }
 
+/// A borrowed queue of a [`StageQueues`].
+pub type QueueRef<'a> = &'a Arc<dyn MessageQueue>;
+
 /// The three queues of a deployment, each with its dead-letter queue: poll requests, order
 /// events (and command results) for Afosto, and Afosto's commands. The local runner, the
 /// operator CLI and the tests open them from either backend.
@@ -465,7 +468,7 @@ pub struct StageQueues {
 
 impl StageQueues {
     /// `(source, dead-letter queue)` pairs, named as the operator CLI names them.
-    pub fn pairs(&self) -> [(&'static str, &Arc<dyn MessageQueue>, &Arc<dyn MessageQueue>); 3] {
+    pub fn pairs(&self) -> [(&'static str, QueueRef<'_>, QueueRef<'_>); 3] {
         [
             ("poll", &self.poll, &self.poll_dead_letters),
             (
