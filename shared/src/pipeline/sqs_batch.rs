@@ -123,8 +123,14 @@ pub async fn process_batch(
         ),
         QueueOrdering::Fifo { concurrency } => (group_in_order(records), concurrency),
     };
-    let lane_results: Vec<LaneResult> = futures::stream::iter(lanes)
+    // The lane futures are built before they enter the stream: a closure inside the stream
+    // type trips rustc's higher-ranked lifetime check ("FnOnce is not general enough") when
+    // a caller spawns the handler's future onto a multi-threaded runtime.
+    let lane_futures: Vec<_> = lanes
+        .into_iter()
         .map(|lane| run_lane(lane, dead_letters, handler))
+        .collect();
+    let lane_results: Vec<LaneResult> = futures::stream::iter(lane_futures)
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
