@@ -9,4 +9,5 @@ mod pipeline_poll;
 mod ports;
 mod sandbox;
 mod support;
+mod template;
 mod tenant_cli;

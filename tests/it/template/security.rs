@@ -1,0 +1,106 @@
+//! Least privilege and generated names: no wildcard actions, no wildcard resources on the
+//! data services, secrets only under the stage's prefix, every queue a function is given
+//! also one it may send to, and no hard-coded resource names.
+
+use serde_norway::Value;
+
+use super::{
+    actions, function_environment, get_att, resources_of, statement_resources, statements, tagged,
+    template,
+};
+
+/// Services holding tenants' data or credentials.
+const DATA_SERVICES: &[&str] = &["dynamodb", "sqs", "secretsmanager", "kms"];
+
+#[test]
+fn no_wildcard_actions_and_no_wildcard_data_resources() {
+    let template = template();
+    let all = statements(&template["Resources"]);
+    assert!(all.len() > 10, "statements found: {}", all.len());
+    for statement in all {
+        for action in actions(statement) {
+            let (service, operation) = action
+                .split_once(':')
+                .unwrap_or_else(|| panic!("action {action:?} has no service"));
+            assert!(
+                !operation.contains('*') && service != "*",
+                "wildcard action {action}"
+            );
+            if !DATA_SERVICES.contains(&service) {
+                continue;
+            }
+            for resource in statement_resources(statement) {
+                assert_ne!(resource.as_str(), Some("*"), "{action} on every resource");
+                if service == "secretsmanager" {
+                    let arn = tagged(resource, "Sub").and_then(Value::as_str);
+                    assert!(
+                        arn.is_some_and(|arn| arn.ends_with(":secret:epages-sync/${Stage}/*")),
+                        "{action} reaches beyond the stage's secret prefix: {resource:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn functions_may_send_to_every_queue_they_are_given() {
+    let template = template();
+    for (id, function) in resources_of(&template, "AWS::Serverless::Function") {
+        let policies = statements(&function["Properties"]["Policies"]);
+        for (variable, value) in function_environment(&template, function) {
+            let variable = variable.as_str().unwrap_or_default();
+            if !variable.ends_with("_QUEUE_URL") && !variable.ends_with("_DLQ_URL") {
+                continue;
+            }
+            let queue = super::ref_target(&value)
+                .unwrap_or_else(|| panic!("{id}.{variable} is not a !Ref of a queue"));
+            let allowed = policies.iter().any(|statement| {
+                actions(statement).contains(&"sqs:SendMessage")
+                    && actions(statement).contains(&"sqs:GetQueueAttributes")
+                    && statement_resources(statement)
+                        .iter()
+                        .any(|resource| get_att(resource) == Some((queue, "Arn")))
+            });
+            assert!(allowed, "{id} gets {variable} but may not send to {queue}");
+        }
+    }
+}
+
+#[test]
+fn resource_names_are_generated() {
+    let template = template();
+    for (kind, property) in [
+        ("AWS::DynamoDB::Table", "TableName"),
+        ("AWS::SQS::Queue", "QueueName"),
+        ("AWS::Serverless::Function", "FunctionName"),
+        ("AWS::Logs::LogGroup", "LogGroupName"),
+        ("AWS::SNS::Topic", "TopicName"),
+        ("AWS::IAM::ManagedPolicy", "ManagedPolicyName"),
+        ("AWS::CloudWatch::Alarm", "AlarmName"),
+    ] {
+        for (id, resource) in resources_of(&template, kind) {
+            assert!(
+                resource["Properties"][property].is_null(),
+                "{id} has a fixed {property}: two stacks in one account would collide"
+            );
+        }
+    }
+}
+
+#[test]
+fn function_urls_are_public_only_where_requests_are_signed() {
+    let template = template();
+    let mut public = Vec::new();
+    for (id, function) in resources_of(&template, "AWS::Serverless::Function") {
+        let url = &function["Properties"]["FunctionUrlConfig"];
+        if !url.is_null() {
+            assert_eq!(url["AuthType"].as_str(), Some("NONE"), "{id}");
+            public.push(super::binary(function).unwrap_or_default());
+        }
+    }
+    public.sort_unstable();
+    // Both verify an HMAC signature in constant time before acting (shared::afosto_webhook,
+    // shared::install); epages-webhook is behind an HTTP API for its URL (see template).
+    assert_eq!(public, ["afosto-webhook", "install-app"]);
+}
