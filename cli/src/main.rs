@@ -3,6 +3,7 @@
 
 mod backend;
 mod commands;
+mod local;
 
 use std::process::ExitCode;
 
@@ -21,8 +22,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the whole thing locally: the sandbox shop, the real client, every effect verified.
+    /// The whole pipeline on a sandbox shop, Afosto played locally; every effect verified.
     Demo(commands::demo::DemoArgs),
+    /// Run the connector locally against real shops: scheduler, poller and command consumer.
+    Run(commands::run::RunArgs),
     /// Run an emulated ePages Beyond shop (for tests and local demos) until Ctrl-C.
     Sandbox(commands::sandbox::SandboxArgs),
     /// Re-read a tenant's orders updated since a date (`--force`: emit again, new event ids).
@@ -33,14 +36,20 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The demo's progress lines and report are its output; the handlers' per-invocation
+    // logs would bury them (RUST_LOG still turns them on).
+    let default_level = match cli.command {
+        Command::Demo(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let command = match cli.command {
         // `tenant` has its own exit codes (1 verification failed, 2 usage or input).
         Command::Tenant(args) => return commands::tenant::main(args).await,
@@ -61,6 +70,7 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     match command {
         Command::Demo(args) => commands::demo::run(args).await?,
+        Command::Run(args) => commands::run::run(args).await?,
         Command::Sandbox(args) => commands::sandbox::run(args).await?,
         Command::Resync(args) => commands::resync::run(args).await?,
         Command::Tenant(args) => commands::tenant::run(args).await.map(drop)?,

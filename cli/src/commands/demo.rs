@@ -1,297 +1,341 @@
-//! `epages-sync demo`: the whole thing on a laptop, with no AWS account and no real shop.
-//!
-//! It starts the sandbox shop in-process with the built-in demo seed and drives the real
-//! Beyond client through it: reads every order (paged to the real end) and the catalog,
-//! then writes what Afosto's side would ask for: a shipment with tracking, a whole-order
-//! cancellation and an absolute stock level (read, then a relative delta, as the API only
-//! adjusts relatively). It checks each effect in the shop's own state and exits non-zero
-//! unless all of them are there.
+//! `epages-sync demo`: the whole connector on a laptop, with no AWS account and no real
+//! shop. It starts the sandbox shop in-process with the built-in demo seed, onboards it
+//! as a tenant on the embedded backend, and runs the real handlers with real Lambda event
+//! shapes (the local runtime `run` uses too), with the 5-minute schedule compressed to a
+//! second. It plays Afosto: reads the order events, sends commands back, reads their
+//! results and the changes they echo. It exits 0 only if every expected event arrived
+//! exactly once and every effect is in the shop's own state.
 
-use std::collections::BTreeMap;
+mod afosto;
+mod report;
+mod scenario;
+mod verify;
+
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use sandbox::seed::DEMO_SEED;
-use sandbox::{Sandbox, SandboxError};
+use indicatif::{ProgressBar, ProgressStyle};
+use sandbox::{Sandbox, SandboxError, SandboxHandle};
 use secrecy::SecretString;
-use shared::beyond::model::{
-    CancelOrder, CreateShippingProcess, MarkShipped, MarkShippedDetails, Order,
-    OrderShippingStatus, ProcessLineItem,
-};
-use shared::beyond::{BeyondClient, BeyondError, ClientConfig, OrderQuery};
+use shared::beyond::{HttpSettings, RetryPolicy};
+use shared::domain::tenant::{AuthMode, LocationMapping, StockTarget, TenantConfig, TenantId};
+use shared::pipeline::poll::PollSettings;
+use shared::pipeline::schedule::ScheduleSettings;
+use shared::ports::StoreError;
+
+use crate::local::{LocalRuntime, Pumps, RuntimeError, RuntimeSettings, Shutdown};
+use afosto::{Afosto, AfostoError};
+use scenario::{CLIENT_ID, CLIENT_SECRET, SHOP, TENANT};
+use verify::Orders;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// The absolute stock level the demo sets for its stock-managed product.
-    #[arg(long, default_value_t = 40)]
-    pub stock_target: i64,
+    /// Keep the state here (default: a fresh temporary directory, removed at the end).
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// How often the scheduler fires; stands for the deployment's 5 minutes.
+    #[arg(long, default_value = "1s", value_parser = super::run::parse_duration)]
+    pub interval: Duration,
+    /// How long each phase may take before the demo gives up.
+    #[arg(long, default_value = "30s", value_parser = super::run::parse_duration)]
+    pub phase_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("cannot start the sandbox shop")]
     Sandbox(#[from] SandboxError),
-    #[error("the built-in demo seed has no shop")]
-    NoShop,
-    #[error("the built-in demo seed has no {0}")]
-    MissingSeedData(&'static str),
-    #[error("the Beyond API call `{step}` failed")]
-    Beyond {
-        step: &'static str,
-        #[source]
-        source: BeyondError,
-    },
-    #[error("the shop does not show the expected effect: {0}")]
-    EffectMissing(String),
+    #[error("creating a temporary state directory")]
+    TempDir(#[source] std::io::Error),
+    #[error("starting the local runtime")]
+    Runtime(#[from] RuntimeError),
+    #[error("onboarding the demo tenant")]
+    Onboard(#[source] StoreError),
+    #[error("demo setup: {0}")]
+    Setup(String),
+    #[error("the demo seed has no order {0:?}")]
+    MissingOrder(&'static str),
+    #[error("playing Afosto")]
+    Afosto(#[from] AfostoError),
+    #[error("{0} check(s) failed (see the report)")]
+    Failed(usize),
 }
-
-/// The demo shop's app credentials, as written in the demo seed.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SeedShop {
-    name: String,
-    client_id: String,
-    client_secret: String,
-}
-
-#[derive(serde::Deserialize)]
-struct SeedShops {
-    shops: Vec<SeedShop>,
-}
-
-/// Wall time per step, for the report.
-#[derive(Default)]
-struct Timings(Vec<(&'static str, Duration)>);
-
-impl Timings {
-    async fn time<T>(
-        &mut self,
-        step: &'static str,
-        call: impl Future<Output = Result<T, BeyondError>>,
-    ) -> Result<T, DemoError> {
-        let started = Instant::now();
-        let result = call.await;
-        self.0.push((step, started.elapsed()));
-        result.map_err(|source| DemoError::Beyond { step, source })
-    }
-}
-
-const SKU_FOR_STOCK: &str = "MUG-001";
-const TRACKING_CODE: &str = "DEMO-TRACK-0001";
 
 pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
+    let started = Instant::now();
+    progress("[1/6] starting the sandbox shop with the demo seed");
     let sandbox = Sandbox::start("127.0.0.1:0").await?;
-    sandbox.seed_demo()?;
-    let seed: SeedShops =
-        serde_json::from_str(DEMO_SEED).map_err(|_| DemoError::MissingSeedData("shop list"))?;
-    let shop = seed.shops.into_iter().next().ok_or(DemoError::NoShop)?;
-    let api_url = sandbox.shop_api_url(&shop.name);
-    println!("Sandbox shop `{}` at {api_url}", shop.name);
+    let seeded = sandbox.seed_demo()?;
+    let orders = Orders {
+        by_reference: seeded
+            .orders
+            .iter()
+            .filter(|(_, order)| order.shop == SHOP)
+            .map(|(reference, order)| (reference.clone(), order.order_id))
+            .collect(),
+        numbers: seeded
+            .orders
+            .iter()
+            .filter(|(_, order)| order.shop == SHOP)
+            .map(|(reference, order)| (reference.clone(), order.order_number.clone()))
+            .collect(),
+    };
+    progress(&format!(
+        "      shop `{SHOP}` at {} with {} orders",
+        sandbox.shop_api_url(SHOP),
+        orders.by_reference.len()
+    ));
 
-    let config = ClientConfig::new(&api_url).map_err(|source| DemoError::Beyond {
-        step: "configure client",
-        source,
-    })?;
-    let client = BeyondClient::with_client_credentials(
-        &config,
-        shop.client_id,
-        SecretString::from(shop.client_secret),
-    )
-    .map_err(|source| DemoError::Beyond {
-        step: "build client",
-        source,
-    })?;
-    let mut timings = Timings::default();
-
-    // ePages → Afosto: everything the poller reads.
-    let orders = timings
-        .time("read all orders", client.all_orders(&OrderQuery::default()))
-        .await?;
-    println!(
-        "\nRead {} orders in {} page(s):",
-        orders.items.len(),
-        orders.pages_fetched
+    let temporary = match &args.state_dir {
+        Some(_) => None,
+        None => Some(tempfile::tempdir().map_err(DemoError::TempDir)?),
+    };
+    let state_dir = match (&args.state_dir, &temporary) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(dir)) => dir.path().to_path_buf(),
+        (None, None) => unreachable!("one of them is set above"),
+    };
+    progress(&format!(
+        "[2/6] onboarding tenant `{TENANT}` on the embedded backend in {}",
+        state_dir.display()
+    ));
+    let runtime = Arc::new(LocalRuntime::open(&state_dir, settings()).await?);
+    onboard(&runtime, &sandbox).await?;
+    let pumps = Pumps::new(runtime.clone());
+    let shutdown = Shutdown::default();
+    let mut afosto = Afosto::new(
+        runtime.queues.order_events.clone(),
+        runtime.queues.commands.clone(),
     );
-    for (status, count) in count_by_status(&orders.items) {
-        println!("  {count:>3} × {status}");
+
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let steps = scenario::steps(chrono::Utc::now());
+    let streams = verify::expected_streams(&steps);
+    let import_count: usize = scenario::IMPORT.iter().map(|(_, kinds)| kinds.len()).sum();
+    let total_count = verify::expected_count(&streams);
+
+    let script = async {
+        let outcome = play(
+            &args,
+            &pumps,
+            &mut afosto,
+            &orders,
+            &run_id,
+            &steps,
+            import_count,
+            total_count,
+        )
+        .await;
+        shutdown.trigger();
+        outcome
+    };
+    let ((), played) = tokio::join!(pumps.run_until(args.interval, &shutdown), script);
+    played?;
+
+    progress("[6/6] verifying the event stream, the command results and the shop's state");
+    let api_calls = report::api_calls(&sandbox);
+    let mut findings = verify::events(&afosto, &orders, &streams, TENANT).0;
+    findings.extend(verify::results(&afosto, &steps, |step| verify::command_id(&run_id, step)).0);
+    findings.extend(verify::shop(&sandbox, &orders).0);
+    report::Report {
+        afosto: &afosto,
+        stats: pumps.stats(),
+        api_calls,
+        elapsed: started.elapsed(),
+        findings: &findings,
     }
-
-    // Afosto → ePages: a shipment for the first paid, unshipped order.
-    let to_ship = orders
-        .items
-        .iter()
-        .find(|order| {
-            order.shipping_status == Some(OrderShippingStatus::Unshipped)
-                && order
-                    .product_line_items
-                    .iter()
-                    .any(|line| line.unshipped_quantity() > 0)
-        })
-        .ok_or(DemoError::MissingSeedData("unshipped order"))?;
-    let lines: Vec<ProcessLineItem> = to_ship
-        .product_line_items
-        .iter()
-        .filter(|line| line.unshipped_quantity() > 0)
-        .map(|line| ProcessLineItem::new(line.id, line.unshipped_quantity()))
-        .collect();
-    let shipping = timings
-        .time(
-            "create shipping process",
-            client.create_shipping_process(
-                to_ship.id,
-                &CreateShippingProcess {
-                    line_items: lines,
-                    ..CreateShippingProcess::default()
-                },
-            ),
-        )
-        .await?;
-    timings
-        .time(
-            "mark shipped",
-            client.mark_shipped(
-                to_ship.id,
-                shipping.id,
-                &MarkShipped {
-                    comment: Some("shipped by the epages-sync demo".into()),
-                    details: Some(MarkShippedDetails {
-                        send_mail: Some(false),
-                        tracking_code: Some(TRACKING_CODE.into()),
-                        tracking_link: Some(format!("https://track.example/{TRACKING_CODE}")),
-                    }),
-                },
-            ),
-        )
-        .await?;
-
-    // Afosto → ePages: cancel another order that is still fully open.
-    let to_cancel = orders
-        .items
-        .iter()
-        .find(|order| {
-            order.id != to_ship.id
-                && !order.is_canceled()
-                && order.shipping_status == Some(OrderShippingStatus::Unshipped)
-        })
-        .ok_or(DemoError::MissingSeedData("second unshipped order"))?;
-    timings
-        .time(
-            "cancel order",
-            client.cancel_order(
-                to_cancel.id,
-                &CancelOrder {
-                    comment: Some("canceled by the epages-sync demo".into()),
-                },
-            ),
-        )
-        .await?;
-
-    // Afosto → ePages: an absolute stock level, applied as a relative delta.
-    let product = timings
-        .time(
-            "find product by SKU",
-            client.find_product_by_sku(SKU_FOR_STOCK),
-        )
-        .await?
-        .ok_or(DemoError::MissingSeedData("stock-managed product"))?;
-    let before = timings
-        .time("read availability", client.product_availability(product.id))
-        .await?
-        .available_stock
-        .ok_or(DemoError::MissingSeedData(
-            "managed stock on the demo product",
-        ))?;
-    let delta = args.stock_target - before;
-    if delta != 0 {
-        timings
-            .time(
-                "adjust available stock",
-                client.adjust_product_stock(product.id, delta),
-            )
-            .await?;
-    }
-
-    // Check the effects in the shop itself, not in what the API answered.
-    let shipped = sandbox
-        .order(&shop.name, to_ship.id)
-        .ok_or_else(|| DemoError::EffectMissing("the shipped order vanished".into()))?;
-    expect(
-        shipped.shipping_status == Some(OrderShippingStatus::Shipped),
-        format!(
-            "order {} should be SHIPPED, is {:?}",
-            order_label(&shipped),
-            shipped.shipping_status
-        ),
-    )?;
-    let canceled = sandbox
-        .order(&shop.name, to_cancel.id)
-        .ok_or_else(|| DemoError::EffectMissing("the canceled order vanished".into()))?;
-    expect(
-        canceled.is_canceled(),
-        format!("order {} should be canceled", order_label(&canceled)),
-    )?;
-    let stock = sandbox
-        .availability(&shop.name, SKU_FOR_STOCK)
-        .and_then(|availability| availability.available_stock);
-    expect(
-        stock == Some(args.stock_target),
-        format!(
-            "{SKU_FOR_STOCK} should have {} in stock, has {stock:?}",
-            args.stock_target
-        ),
-    )?;
-
-    println!("\nAfosto → ePages, verified in the shop:");
-    println!(
-        "  shipped   order {} with tracking {TRACKING_CODE}",
-        order_label(&shipped)
-    );
-    println!("  canceled  order {}", order_label(&canceled));
-    println!(
-        "  stock     {SKU_FOR_STOCK}: {before} → {} (delta {delta:+})",
-        args.stock_target
-    );
-    println!(
-        "\nBeyond API calls: {} (token included)",
-        client.http_requests()
-    );
-    println!("Latency per step:");
-    for (step, elapsed) in &timings.0 {
-        println!("  {step:<26} {:>7.1} ms", elapsed.as_secs_f64() * 1000.0);
-    }
-    println!("\ndemo: OK");
+    .print();
     sandbox.shutdown().await;
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(DemoError::Failed(findings.len()))
+    }
+}
+
+/// The handlers' settings for a demo: the schedule compressed and not spread, reads that
+/// end a second before now instead of thirty (the sandbox shares our clock), retries quick.
+fn settings() -> RuntimeSettings {
+    RuntimeSettings {
+        poll: PollSettings {
+            skew: Duration::from_secs(1),
+            overlap: Duration::from_secs(5),
+            ..PollSettings::default()
+        },
+        schedule: ScheduleSettings {
+            spread: Duration::ZERO,
+            ..ScheduleSettings::default()
+        },
+        apply: Default::default(),
+        http: HttpSettings {
+            request_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(2),
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(20),
+                max_delay: Duration::from_millis(500),
+            },
+            ..HttpSettings::default()
+        },
+    }
+}
+
+/// What `epages-sync tenant add` stores, for the sandbox shop: the secret in the secrets
+/// port, the tenant with a sync start before the seed's orders, one synced and one ignored
+/// stock location. A tenant left by an earlier run in the same state dir is replaced.
+async fn onboard(runtime: &LocalRuntime, sandbox: &SandboxHandle) -> Result<(), DemoError> {
+    let id = TenantId::parse(TENANT)
+        .map_err(|error| DemoError::Setup(format!("tenant id {TENANT}: {error}")))?;
+    let api_url = url::Url::parse(&sandbox.shop_api_url(SHOP))
+        .map_err(|error| DemoError::Setup(format!("sandbox URL {error}")))?;
+    store(runtime, id, api_url)
+        .await
+        .map_err(DemoError::Onboard)
+}
+
+async fn store(runtime: &LocalRuntime, id: TenantId, api_url: url::Url) -> Result<(), StoreError> {
+    let secret = runtime.secrets.tenant_client_secret(&id);
+    runtime
+        .stores
+        .secrets
+        .put(&secret, SecretString::from(CLIENT_SECRET))
+        .await?;
+    let mut config = TenantConfig::new(
+        id.clone(),
+        api_url,
+        AuthMode::ClientCredentials,
+        CLIENT_ID,
+        secret,
+        chrono::Utc::now() - chrono::TimeDelta::days(1),
+    );
+    config.locations = vec![
+        LocationMapping {
+            afosto_location_id: scenario::WAREHOUSE.to_owned(),
+            target: StockTarget::ShopAvailability,
+            epages_location_id: None,
+        },
+        LocationMapping {
+            afosto_location_id: scenario::IGNORED_LOCATION.to_owned(),
+            target: StockTarget::Ignored,
+            epages_location_id: None,
+        },
+    ];
+    runtime.stores.tokens.delete(&id).await?;
+    runtime.stores.tenants.delete(&id).await?;
+    runtime
+        .stores
+        .tenants
+        .create(config, chrono::Utc::now())
+        .await?;
     Ok(())
 }
 
-fn count_by_status(orders: &[Order]) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for order in orders {
-        let status = match &order.shipping_status {
-            Some(status) => status.as_str().to_owned(),
-            None => "unknown".to_owned(),
-        };
-        let status = if order.is_canceled() {
-            "CANCELED".to_owned()
-        } else {
-            status
-        };
-        *counts.entry(status).or_insert(0) += 1;
+/// Afosto's script, while the handlers run: wait for the import, send the commands, wait
+/// for their results and echoes, then watch two more poll cycles for anything extra.
+#[allow(clippy::too_many_arguments)]
+async fn play(
+    args: &DemoArgs,
+    pumps: &Pumps,
+    afosto: &mut Afosto,
+    orders: &Orders,
+    run_id: &str,
+    steps: &[scenario::Step],
+    import_count: usize,
+    total_count: usize,
+) -> Result<(), DemoError> {
+    progress(&format!(
+        "[3/6] polling on a {:?} schedule until the import arrives ({import_count} events)",
+        args.interval
+    ));
+    let bar = spinner();
+    let deadline = Instant::now() + args.phase_timeout;
+    while afosto.events.len() < import_count && Instant::now() < deadline {
+        afosto.collect(Duration::from_millis(200)).await?;
+        bar.set_message(format!("{}/{import_count} events", afosto.events.len()));
     }
-    counts
+    bar.finish_and_clear();
+    progress(&format!(
+        "      {} events after {} schedule tick(s)",
+        afosto.events.len(),
+        pumps.stats().schedule_ticks
+    ));
+
+    progress(&format!(
+        "[4/6] Afosto sends {} commands: ship, deliver, cancel, return, pickup, stock",
+        steps.len()
+    ));
+    let issued_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut bodies = Vec::new();
+    for step in steps {
+        let mut body = serde_json::json!({
+            "schemaVersion": 1,
+            "id": verify::command_id(run_id, step),
+            "tenant": TENANT,
+            "issuedAt": issued_at,
+            "type": step.kind,
+        });
+        if let Some(reference) = step.order {
+            let number = orders
+                .numbers
+                .get(reference)
+                .ok_or(DemoError::MissingOrder(reference))?;
+            body["order"] = serde_json::json!({ "number": number });
+        }
+        if let (Some(target), Some(extra)) = (body.as_object_mut(), step.fields.as_object()) {
+            target.extend(extra.clone());
+        }
+        bodies.push((step.name.to_owned(), body));
+    }
+    afosto.send(&bodies).await?;
+
+    progress(&format!(
+        "[5/6] waiting for {} results and the {} events the changes echo back",
+        steps.len(),
+        total_count - import_count
+    ));
+    let bar = spinner();
+    let deadline = Instant::now() + args.phase_timeout;
+    while (afosto.results.len() < steps.len() || afosto.events.len() < total_count)
+        && Instant::now() < deadline
+    {
+        afosto.collect(Duration::from_millis(200)).await?;
+        bar.set_message(format!(
+            "{}/{} results, {}/{total_count} events",
+            afosto.results.len(),
+            steps.len(),
+            afosto.events.len()
+        ));
+    }
+    bar.finish_and_clear();
+    // Two more complete poll cycles: a change reported twice would show up here.
+    let polls = pumps.stats().poll_invocations;
+    let deadline = Instant::now() + args.phase_timeout;
+    while pumps.stats().poll_invocations < polls + 2 && Instant::now() < deadline {
+        afosto.collect(Duration::from_millis(200)).await?;
+    }
+    afosto.collect(Duration::from_millis(200)).await?;
+    progress(&format!(
+        "      {} results, {} events in all",
+        afosto.results.len(),
+        afosto.events.len()
+    ));
+    Ok(())
 }
 
-fn order_label(order: &Order) -> String {
-    order
-        .order_number
-        .clone()
-        .unwrap_or_else(|| order.id.to_string())
+/// A progress line on stderr (stdout carries the report).
+fn progress(line: &str) {
+    eprintln!("{line}");
 }
 
-fn expect(holds: bool, otherwise: String) -> Result<(), DemoError> {
-    if holds {
-        Ok(())
-    } else {
-        Err(DemoError::EffectMissing(otherwise))
-    }
+/// A spinner on stderr; invisible when stderr is not a terminal.
+fn spinner() -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("      {spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
 }

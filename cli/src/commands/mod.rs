@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod resync;
+pub mod run;
 pub mod sandbox;
 pub mod tenant;
 

@@ -1,0 +1,162 @@
+//! The demo's final report on stdout: what went each way, the Beyond API calls the shop
+//! received (counted in the sandbox's journal), latencies, and the verdict.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sandbox::{JournalEntry, JournalFilter, SandboxHandle};
+
+use super::afosto::Afosto;
+use super::scenario::SHOP;
+use super::verify::outcome_label;
+use crate::local::pumps::PumpStats;
+
+pub struct Report<'a> {
+    pub afosto: &'a Afosto,
+    pub stats: PumpStats,
+    pub api_calls: BTreeMap<String, usize>,
+    pub elapsed: Duration,
+    pub findings: &'a [String],
+}
+
+/// The shop's API calls by kind: method and path with ids replaced by `{id}`.
+pub fn api_calls(sandbox: &SandboxHandle) -> BTreeMap<String, usize> {
+    let entries = sandbox.journal(&JournalFilter {
+        shop: Some(SHOP.to_owned()),
+        ..JournalFilter::default()
+    });
+    let mut counts = BTreeMap::new();
+    for entry in entries.iter().filter(|entry| entry.method != "WEBHOOK") {
+        *counts.entry(call_kind(entry)).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn call_kind(entry: &JournalEntry) -> String {
+    let path: Vec<&str> = entry
+        .path
+        .split('/')
+        .map(|segment| {
+            if uuid::Uuid::parse_str(segment).is_ok() {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect();
+    format!("{} {}", entry.method, path.join("/"))
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() - 1) as f64 * fraction).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.0} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn p50_max(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    match samples.last() {
+        Some(max) => format!(
+            "p50 {}, max {} (n={})",
+            millis(percentile(&samples, 0.5)),
+            millis(*max),
+            samples.len()
+        ),
+        None => "no samples".to_owned(),
+    }
+}
+
+impl Report<'_> {
+    pub fn print(&self) {
+        println!("\n== epages-sync demo report ==");
+        println!(
+            "\nePages → Afosto: {} order events",
+            self.afosto.events.len()
+        );
+        let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
+        for seen in &self.afosto.events {
+            *by_type.entry(seen.item.kind().as_str()).or_insert(0) += 1;
+        }
+        for (kind, count) in &by_type {
+            println!("  {count:>4}  {kind}");
+        }
+
+        println!(
+            "\nAfosto → ePages: {} commands, {} results",
+            self.afosto.sent.len(),
+            self.afosto.results.len()
+        );
+        let mut by_outcome: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for seen in &self.afosto.results {
+            let kind = seen
+                .item
+                .command_type
+                .map_or("?", |kind| kind.as_str())
+                .to_owned();
+            *by_outcome
+                .entry((kind, outcome_label(&seen.item.outcome)))
+                .or_insert(0) += 1;
+        }
+        for ((kind, outcome), count) in &by_outcome {
+            println!("  {count:>4}  {kind:<17} {outcome}");
+        }
+
+        let total: usize = self.api_calls.values().sum();
+        println!("\nBeyond API calls received by the shop: {total}");
+        for (kind, count) in &self.api_calls {
+            println!("  {count:>4}  {kind}");
+        }
+
+        let latencies: Vec<Duration> = self
+            .afosto
+            .results
+            .iter()
+            .filter_map(|seen| {
+                let sent = self.afosto.sent.get(seen.item.command_id.as_str())?;
+                Some(seen.at.saturating_duration_since(*sent))
+            })
+            .collect();
+        println!("\nLatency");
+        println!("  command sent → result seen  {}", p50_max(latencies));
+        println!(
+            "  poll cycle (one invocation) {}",
+            p50_max(self.stats.poll_durations.clone())
+        );
+        println!(
+            "  command batch (invocation)  {}",
+            p50_max(self.stats.command_durations.clone())
+        );
+        println!(
+            "\nHandlers: {} schedule ticks, {} poll invocations ({} records), {} command \
+             invocations ({} records, {} retried), {} loop errors; {:.1} s in all",
+            self.stats.schedule_ticks,
+            self.stats.poll_invocations,
+            self.stats.poll_records,
+            self.stats.command_invocations,
+            self.stats.command_records,
+            self.stats.command_records_failed,
+            self.stats.errors,
+            self.elapsed.as_secs_f64()
+        );
+
+        println!("\nVerification");
+        if self.findings.is_empty() {
+            println!("  every expected event arrived exactly once, in sequence");
+            println!("  every command ended as expected");
+            println!("  every effect is in the shop: shipments with tracking, deliveries,");
+            println!("  cancellations, returns (RETURNED/BROKEN), pickups, stock levels");
+            println!("\ndemo: OK");
+        } else {
+            for finding in self.findings {
+                println!("  FAILED: {finding}");
+            }
+            println!("\ndemo: FAILED ({} problem(s))", self.findings.len());
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! `epages-sync run`: the deployment in one local process, on the embedded backend,
+//! against real shops (tenants added with `epages-sync tenant add`). The scheduler fires
+//! every `--interval`, the poller and the command consumer drain their queues; commands
+//! come in as JSON lines (stdin or a directory), order events and command results go out
+//! as JSON lines (a file or stdout), logs go to stderr.
+
+mod input;
+mod output;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use shared::beyond::HttpSettings;
+use shared::pipeline::apply::ApplySettings;
+use shared::pipeline::poll::{PollSettings, PollSettingsError};
+use shared::pipeline::schedule::{ScheduleSettings, ScheduleSettingsError};
+
+use crate::local::{LocalRuntime, PumpError, Pumps, RuntimeError, RuntimeSettings, Shutdown};
+use input::{CommandSource, InputError};
+use output::{EventSink, OutputError};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// State directory of the embedded backend (tenants, cursors, queues).
+    #[arg(long, env = "EPAGES_SYNC_STATE_DIR", default_value = ".state")]
+    pub state_dir: PathBuf,
+    /// How often every tenant is polled (the deployment's 5-minute schedule): `90s`, `5m`, `1h`.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Read commands as JSON lines from stdin (`-`, the only value).
+    #[arg(long, value_name = "-", conflicts_with = "commands_dir", value_parser = parse_stdin)]
+    pub commands: Option<Stdin>,
+    /// Read commands from every `*.jsonl` file in DIR; a file moves to `DIR/done/` once
+    /// its commands are enqueued.
+    #[arg(long, value_name = "DIR")]
+    pub commands_dir: Option<PathBuf>,
+    /// Append order events and command results here as JSON lines (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// Append refused command lines here (JSON lines with the error); always on stderr too.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// One schedule tick, drain the queues, write what came out, exit.
+    #[arg(long)]
+    pub once: bool,
+    /// With `--once`: how long draining may take before giving up.
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+}
+
+/// `--commands -`.
+#[derive(Debug, Clone, Copy)]
+pub struct Stdin;
+
+fn parse_stdin(raw: &str) -> Result<Stdin, String> {
+    if raw == "-" {
+        Ok(Stdin)
+    } else {
+        Err("only `-` (stdin) is supported; use --commands-dir for files".to_owned())
+    }
+}
+
+/// `300`, `300s`, `5m`, `1h`, `500ms`.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{raw:?}: expected a number with s, m, h or ms"))?;
+    let duration = match unit {
+        "" | "s" => Duration::from_secs(number),
+        "ms" => Duration::from_millis(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        "h" => Duration::from_secs(number.saturating_mul(3600)),
+        other => return Err(format!("{raw:?}: unknown unit {other:?} (s, m, h or ms)")),
+    };
+    if duration.is_zero() {
+        return Err(format!("{raw:?}: must be more than zero"));
+    }
+    Ok(duration)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("poll settings")]
+    PollSettings(#[from] PollSettingsError),
+    #[error("schedule settings")]
+    ScheduleSettings(#[from] ScheduleSettingsError),
+    #[error("command settings")]
+    ApplySettings(#[source] shared::adapters::aws::ConfigError),
+    #[error("starting the local runtime")]
+    Runtime(#[from] RuntimeError),
+    #[error("running the handlers")]
+    Pump(#[from] PumpError),
+    #[error("reading commands")]
+    Input(#[from] InputError),
+    #[error("writing events")]
+    Output(#[from] OutputError),
+}
+
+pub async fn run(args: RunArgs) -> Result<(), RunError> {
+    let mut schedule = ScheduleSettings::from_env()?;
+    // Spread the polls over at most four fifths of the interval, as the deployment spreads
+    // them over four of its five minutes; one tick with `--once` is not spread at all.
+    let spread_cap = if args.once {
+        Duration::ZERO
+    } else {
+        args.interval.mul_f64(0.8)
+    };
+    schedule.spread = schedule.spread.min(spread_cap);
+    let settings = RuntimeSettings {
+        poll: PollSettings::from_env()?,
+        schedule,
+        apply: ApplySettings::from_env().map_err(RunError::ApplySettings)?,
+        http: HttpSettings::default(),
+    };
+    let runtime = Arc::new(LocalRuntime::open(&args.state_dir, settings).await?);
+    let pumps = Arc::new(Pumps::new(runtime.clone()));
+    let sink = EventSink::open(args.events.as_deref()).await?;
+    let source = CommandSource::new(
+        args.commands.is_some(),
+        args.commands_dir.clone(),
+        args.rejects.clone(),
+        runtime.queues.commands.clone(),
+    );
+    tracing::info!(
+        state_dir = %args.state_dir.display(),
+        interval = ?args.interval,
+        once = args.once,
+        "local runner started"
+    );
+    if args.once {
+        run_once(&args, &pumps, source, sink).await
+    } else {
+        run_until_stopped(&args, &pumps, source, sink).await
+    }
+}
+
+/// Commands first (so the one tick's invocations see them), then one tick, then drain.
+async fn run_once(
+    args: &RunArgs,
+    pumps: &Arc<Pumps>,
+    source: CommandSource,
+    mut sink: EventSink,
+) -> Result<(), RunError> {
+    let read = source.read_all().await?;
+    let summary = pumps.tick().await?;
+    tracing::info!(
+        tenants = summary.tenants_listed,
+        polls = summary.enqueued,
+        "scheduled"
+    );
+    pumps.drain(args.drain_timeout).await?;
+    let written = sink
+        .forward_all(&pumps.runtime().queues.order_events)
+        .await?;
+    summarize(pumps, read.enqueued, read.rejected, written);
+    Ok(())
+}
+
+async fn run_until_stopped(
+    args: &RunArgs,
+    pumps: &Arc<Pumps>,
+    source: CommandSource,
+    sink: EventSink,
+) -> Result<(), RunError> {
+    let shutdown = Shutdown::default();
+    let outbound = pumps.runtime().queues.order_events.clone();
+    // The writer stops only after the handlers did, so their last results are written.
+    let output_done = Shutdown::default();
+    let forwarding = tokio::spawn(sink.forward_until(outbound, output_done.clone()));
+    let reading = tokio::spawn(source.follow(shutdown.clone()));
+    let stop = async {
+        wait_for_signal().await;
+        tracing::info!("stopping: finishing the current invocations");
+        shutdown.trigger();
+    };
+    tokio::join!(pumps.run_until(args.interval, &shutdown), stop);
+    output_done.trigger();
+    let read = reading.await.unwrap_or_else(|error| {
+        tracing::warn!(%error, "the command reader stopped abnormally");
+        Ok(input::ReadSummary::default())
+    })?;
+    let written = match forwarding.await {
+        Ok(written) => written?,
+        Err(error) => {
+            tracing::warn!(%error, "the event writer stopped abnormally");
+            0
+        }
+    };
+    summarize(pumps, read.enqueued, read.rejected, written);
+    Ok(())
+}
+
+fn summarize(pumps: &Pumps, enqueued: usize, rejected: usize, written: usize) {
+    let stats = pumps.stats();
+    tracing::info!(
+        commands_enqueued = enqueued,
+        commands_rejected = rejected,
+        messages_written = written,
+        schedule_ticks = stats.schedule_ticks,
+        poll_invocations = stats.poll_invocations,
+        command_invocations = stats.command_invocations,
+        errors = stats.errors,
+        "local runner done"
+    );
+}
+
+/// Ctrl-C, or SIGTERM (how service managers and containers stop a process).
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                return;
+            }
+            Err(error) => tracing::warn!(%error, "cannot watch SIGTERM; Ctrl-C only"),
+        }
+    }
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        tracing::warn!(%error, "cannot watch Ctrl-C; stopping now");
+    }
+}

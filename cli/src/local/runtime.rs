@@ -1,0 +1,95 @@
+//! Builds the embedded stores, the stage queues and the handlers over them, exactly as the
+//! functions build them over AWS (`PollOrders::from_env` & co.), with the embedded adapters.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use shared::auth::ShopClients;
+use shared::beyond::HttpSettings;
+use shared::lambda::{ApplyCommands, PollOrders, SchedulePolls};
+use shared::pipeline::apply::{ApplySettings, CommandApplier};
+use shared::pipeline::poll::{PollService, PollSettings};
+use shared::pipeline::schedule::{ScheduleSettings, Scheduler};
+use shared::ports::StateStores;
+use shared::ports::queue::StageQueues;
+use shared::ports::secrets::SecretNaming;
+
+use crate::backend::{self, BackendArgs, BackendError, BackendKind};
+
+/// What the handlers are configured with (the functions read the same from their
+/// environment).
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeSettings {
+    pub poll: PollSettings,
+    pub schedule: ScheduleSettings,
+    pub apply: ApplySettings,
+    pub http: HttpSettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("opening the embedded state")]
+    Backend(#[from] BackendError),
+}
+
+/// The state, the queues and the handlers of one local deployment.
+pub struct LocalRuntime {
+    pub stores: StateStores,
+    pub secrets: SecretNaming,
+    pub queues: StageQueues,
+    pub scheduler: SchedulePolls,
+    pub poller: PollOrders,
+    pub applier: ApplyCommands,
+}
+
+impl LocalRuntime {
+    /// Opens (or creates) the embedded state under `state_dir` and wires the handlers.
+    pub async fn open(state_dir: &Path, settings: RuntimeSettings) -> Result<Self, RuntimeError> {
+        let args = BackendArgs {
+            backend: BackendKind::Embedded,
+            state_dir: state_dir.to_path_buf(),
+        };
+        let opened = backend::open(&args).await?;
+        let queues = backend::open_queues(&args, opened.clock.clone()).await?;
+        let stores = opened.stores;
+        let clock = opened.clock;
+        let clients = Arc::new(ShopClients::new(&stores, settings.http, clock.clone()));
+        let scheduler = SchedulePolls::new(Scheduler::new(
+            stores.tenants.clone(),
+            queues.poll.clone(),
+            clock.clone(),
+            settings.schedule,
+        ));
+        let poller = PollOrders::new(
+            PollService::new(
+                stores.clone(),
+                clients.clone(),
+                queues.order_events.clone(),
+                queues.poll.clone(),
+                clock.clone(),
+                settings.poll,
+            ),
+            queues.poll_dead_letters.clone(),
+        );
+        // Command results go to the order-events queue: Afosto's one outbound queue.
+        let applier = ApplyCommands::new(
+            CommandApplier::new(
+                stores.clone(),
+                clients,
+                queues.order_events.clone(),
+                clock.clone(),
+                settings.apply,
+            ),
+            queues.command_dead_letters.clone(),
+            clock.clone(),
+        );
+        Ok(Self {
+            stores,
+            secrets: opened.secrets,
+            queues,
+            scheduler,
+            poller,
+            applier,
+        })
+    }
+}
