@@ -25,7 +25,14 @@ impl StockKey {
 /// Beyond's `adjust-available-stock` is relative and not idempotent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockIntent {
+    /// Unique per attempt: a late commit or clear of an older attempt cannot touch it.
     pub intent_id: String,
+    /// The command making the adjustment: redelivered after a crash, it recognises that
+    /// the adjustment that landed was its own.
+    pub command_id: String,
+    /// The shop's available stock read just before the POST. With `relative_amount` it
+    /// tells, from a fresh read, whether an interrupted POST landed.
+    pub level_before: i64,
     pub relative_amount: i64,
     /// The Afosto `observedAt` of the stock level this adjustment brings the shop to.
     pub observed_at: DateTime<Utc>,

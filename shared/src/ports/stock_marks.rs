@@ -108,5 +108,8 @@ pub(crate) fn check_intent(intent: &StockIntent) -> Result<(), StoreError> {
     if intent.intent_id.is_empty() {
         return Err(StoreError::invalid("intent id", "is empty"));
     }
+    if intent.command_id.is_empty() {
+        return Err(StoreError::invalid("intent command id", "is empty"));
+    }
     Ok(())
 }

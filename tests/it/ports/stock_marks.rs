@@ -12,6 +12,8 @@ use crate::support::{contracts, now, unique_tenant};
 fn intent(id: &str, amount: i64, observed_at: chrono::DateTime<chrono::Utc>) -> StockIntent {
     StockIntent {
         intent_id: id.to_owned(),
+        command_id: format!("command-of-{id}"),
+        level_before: 10,
         relative_amount: amount,
         observed_at,
         recorded_at: now(),

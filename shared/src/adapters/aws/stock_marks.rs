@@ -19,8 +19,8 @@ use crate::ports::stock_marks::{
 };
 use crate::ports::{StockMarkStore, StoreError};
 
-const CLEAR_INTENT: &str =
-    "REMOVE #intent_id, #intent_amount, #intent_observed_at, #intent_recorded_at, #gsi1pk, #gsi1sk";
+const CLEAR_INTENT: &str = "REMOVE #intent_id, #intent_command, #intent_before, #intent_amount, #intent_observed_at, \
+     #intent_recorded_at, #gsi1pk, #gsi1sk";
 
 pub struct DynamoStockMarkStore {
     table: Table,
@@ -74,6 +74,8 @@ fn pending(item: &Item) -> Result<Option<StockIntent>, StoreError> {
     };
     Ok(Some(StockIntent {
         intent_id: intent_id.to_owned(),
+        command_id: get_s(item, "intent_command")?.to_owned(),
+        level_before: get_n(item, "intent_before")?,
         relative_amount: get_n(item, "intent_amount")?,
         observed_at: get_millis(item, "intent_observed_at")?,
         recorded_at: get_millis(item, "intent_recorded_at")?,
@@ -156,6 +158,7 @@ impl StockMarkStore for DynamoStockMarkStore {
         check_intent(intent)?;
         let intent_observed = truncate_to_millis(intent.observed_at);
         let update = "SET #sku = :sku, #location = :location, #intent_id = :id, \
+                      #intent_command = :command, #intent_before = :before, \
                       #intent_amount = :amount, #intent_observed_at = :observed, \
                       #intent_recorded_at = :recorded, #gsi1pk = :gsi1pk, #gsi1sk = :gsi1sk";
         let condition = "attribute_not_exists(#intent_id) \
@@ -170,6 +173,8 @@ impl StockMarkStore for DynamoStockMarkStore {
                     (":sku", s(&key.sku)),
                     (":location", s(&key.location)),
                     (":id", s(&intent.intent_id)),
+                    (":command", s(&intent.command_id)),
+                    (":before", n(intent.level_before)),
                     (":amount", n(intent.relative_amount)),
                     (":observed", millis(intent_observed)),
                     (":recorded", millis(intent.recorded_at)),

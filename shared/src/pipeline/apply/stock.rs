@@ -5,9 +5,6 @@
 //! after it, and the mark (the last applied `observedAt`) only moves forward. A pending
 //! intent found later (a crash, or a POST whose outcome is unknown) is settled from a fresh
 //! read with the planner's reconciliation rule before anything else happens for that key.
-//!
-//! `StockIntent` has no field for the level read before the POST, which reconciliation
-//! needs; it travels in the intent id as `{before}@{command id}`.
 
 use std::collections::HashMap;
 
@@ -80,21 +77,18 @@ impl CommandApplier {
             let current = read_stock(client, item).await?;
             let mark = marks.get(&tenant.id, &key).await?;
             if let Some(pending) = mark.as_ref().and_then(|m| m.pending.clone()) {
-                let (before, owner) = parse_intent_id(&pending.intent_id);
-                let reconciliation = before.map(|before| {
-                    reconcile_ambiguous_adjustment(
-                        &AdjustIntent {
-                            before,
-                            delta: pending.relative_amount,
-                        },
-                        current,
-                    )
-                });
-                if reconciliation == Some(AdjustReconciliation::Applied) {
+                let reconciliation = reconcile_ambiguous_adjustment(
+                    &AdjustIntent {
+                        before: pending.level_before,
+                        delta: pending.relative_amount,
+                    },
+                    current,
+                );
+                if reconciliation == AdjustReconciliation::Applied {
                     marks
                         .commit_intent(&tenant.id, &key, &pending.intent_id)
                         .await?;
-                    if owner == Some(command.id.as_str()) {
+                    if pending.command_id == command.id.as_str() {
                         // This command's own adjustment landed before the crash.
                         calls_made.push("adjust-available-stock".to_owned());
                         return Ok(Executed::applied(
@@ -172,7 +166,9 @@ impl CommandApplier {
                         continue;
                     };
                     let intent = StockIntent {
-                        intent_id: format!("{before}@{}", command.id),
+                        intent_id: Uuid::new_v4().to_string(),
+                        command_id: command.id.to_string(),
+                        level_before: before,
                         relative_amount: *delta,
                         observed_at: stock.observed_at,
                         recorded_at: self.clock.now(),
@@ -316,13 +312,5 @@ async fn adjust(client: &BeyondClient, item: StockItem, delta: i64) -> Result<()
             .adjust_variation_stock(product, variation, delta)
             .await
             .map(drop),
-    }
-}
-
-/// `{before}@{command id}` → (before, command id).
-fn parse_intent_id(intent_id: &str) -> (Option<i64>, Option<&str>) {
-    match intent_id.split_once('@') {
-        Some((before, owner)) => (before.parse().ok(), Some(owner)),
-        None => (None, None),
     }
 }
