@@ -13,5 +13,6 @@ pub mod epages_webhook;
 pub mod error_chain;
 pub mod install;
 pub mod lambda;
+pub mod metrics;
 pub mod pipeline;
 pub mod ports;

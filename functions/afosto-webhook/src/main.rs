@@ -8,6 +8,8 @@ use shared::adapters::aws::{AwsStateConfig, SqsQueue, queue_url_from_env, state_
 use shared::afosto_webhook::{
     AfostoWebhook, LambdaFunctionUrlRequest, LambdaFunctionUrlResponse, WebhookSettings,
 };
+use shared::metrics::function_url::count_afosto_webhook;
+use shared::metrics::{Function, MetricsPublisher};
 use shared::ports::{Clock, SystemClock};
 
 #[tokio::main]
@@ -29,9 +31,13 @@ async fn main() -> Result<(), Error> {
         settings,
     );
     let webhook = &webhook;
+    let metrics = &MetricsPublisher::stdout_from_env(Function::AfostoWebhook);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<LambdaFunctionUrlRequest>| async move {
-            Ok::<LambdaFunctionUrlResponse, Error>(webhook.handle(&event.payload).await)
+            let response = webhook.handle(&event.payload).await;
+            count_afosto_webhook(metrics.metrics(), &response);
+            metrics.flush();
+            Ok::<LambdaFunctionUrlResponse, Error>(response)
         },
     ))
     .await

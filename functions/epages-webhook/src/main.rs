@@ -12,6 +12,8 @@ use shared::adapters::aws::{
     AwsStateConfig, SecretsManagerStore, SqsQueue, queue_url_from_env, state_stores,
 };
 use shared::epages_webhook::{WebhookConfig, WebhookReceiver};
+use shared::metrics::function_url::count_epages_webhook;
+use shared::metrics::{Function, MetricsPublisher};
 use shared::ports::secrets::CachedSecretStore;
 use shared::ports::{Clock, SystemClock};
 
@@ -44,11 +46,13 @@ async fn main() -> Result<(), Error> {
         clock,
     };
     let receiver = &receiver;
+    let metrics = &MetricsPublisher::stdout_from_env(Function::EpagesWebhook);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<LambdaFunctionUrlRequest>| async move {
-            Ok::<LambdaFunctionUrlResponse, Error>(
-                receiver.handle_function_url(&event.payload).await,
-            )
+            let response = receiver.handle_function_url(&event.payload).await;
+            count_epages_webhook(metrics.metrics(), &response);
+            metrics.flush();
+            Ok::<LambdaFunctionUrlResponse, Error>(response)
         },
     ))
     .await

@@ -9,6 +9,8 @@ use aws_lambda_events::event::lambda_function_urls::{
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shared::adapters::aws::{AwsStateConfig, state_stores};
 use shared::install::{InstallConfig, Installer};
+use shared::metrics::function_url::count_install;
+use shared::metrics::{Function, MetricsPublisher};
 use shared::ports::{Clock, SystemClock};
 
 #[tokio::main]
@@ -24,11 +26,13 @@ async fn main() -> Result<(), Error> {
         clock,
     };
     let installer = &installer;
+    let metrics = &MetricsPublisher::stdout_from_env(Function::InstallApp);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<LambdaFunctionUrlRequest>| async move {
-            Ok::<LambdaFunctionUrlResponse, Error>(
-                installer.handle_function_url(&event.payload).await,
-            )
+            let response = installer.handle_function_url(&event.payload).await;
+            count_install(metrics.metrics(), &response);
+            metrics.flush();
+            Ok::<LambdaFunctionUrlResponse, Error>(response)
         },
     ))
     .await

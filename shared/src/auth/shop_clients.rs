@@ -11,6 +11,7 @@ use super::stored_tokens::{
 };
 use crate::beyond::{BeyondClient, BeyondHttp, HttpSettings};
 use crate::domain::tenant::{TenantConfig, TenantId};
+use crate::metrics::Metrics;
 use crate::ports::{ActivityLog, Clock, SecretStore, StateStores, TokenStore};
 
 /// Builds and caches each tenant's shop client, whose bearer tokens come from
@@ -20,6 +21,7 @@ pub struct ShopClients {
     ports: TokenPorts,
     http: HttpSettings,
     clients: Mutex<HashMap<TenantId, Cached>>,
+    metrics: Arc<Metrics>,
 }
 
 struct Cached {
@@ -67,7 +69,15 @@ impl ShopClients {
             },
             http,
             clients: Mutex::new(HashMap::new()),
+            metrics: Metrics::disabled(),
         }
+    }
+
+    /// Counts the clients' HTTP requests, 429s and token refreshes into `metrics`. Set it
+    /// before the first `client_for`: a client already built keeps the collector it had.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Refresh tokens this long before they expire (default 5 minutes).
@@ -112,7 +122,7 @@ impl ShopClients {
             tenant: tenant.id.clone(),
             source: Box::new(source),
         };
-        let http = BeyondHttp::new(&self.http).map_err(build_error)?;
+        let http = BeyondHttp::metered(&self.http, self.metrics.clone()).map_err(build_error)?;
         let tokens = Arc::new(StoredTokens::new(tenant, http.clone(), self.ports.clone())?);
         let client = BeyondClient::with_http(http, tenant.api_url.clone(), tokens.clone())
             .map_err(build_error)?;

@@ -150,7 +150,14 @@ impl TokenEndpoint {
                 secret_url: true,
             })
             .await?;
-        decode(operation, &answer.body)
+        let tokens = decode(operation, &answer.body)?;
+        // An install's code exchange is counted as the install, not as a refresh.
+        if !matches!(grant, Grant::AuthorizationCode(_)) {
+            self.http
+                .metrics()
+                .incr(crate::metrics::Metric::TokenRefreshes);
+        }
+        Ok(tokens)
     }
 
     pub async fn client_credentials(&self) -> Result<TokenResponse, BeyondError> {

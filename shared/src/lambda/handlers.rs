@@ -1,5 +1,10 @@
 //! The queue- and schedule-driven handlers: what `poll-orders`, `apply-commands` and
 //! `schedule-polls` do per invocation, built once per container.
+//!
+//! Each handler owns its function's [`MetricsPublisher`] and flushes it after every
+//! invocation, successful or not: `from_env` writes EMF to stdout; `new` counts nothing
+//! until [`PollOrders::with_metrics`] & co. hand it a publisher (the local runner and the
+//! tests use an in-memory sink).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +19,7 @@ use crate::adapters::aws::{
 };
 use crate::auth::ShopClients;
 use crate::beyond::HttpSettings;
+use crate::metrics::{Function, MetricsPublisher};
 use crate::pipeline::apply::{ApplySettings, CommandApplier};
 use crate::pipeline::poll::{PollService, PollSettings, PollSettingsError};
 use crate::pipeline::schedule::{ScheduleSettings, ScheduleSettingsError, Scheduler};
@@ -64,6 +70,7 @@ async fn connect(sqs: &aws_sdk_sqs::Client, env: &'static str) -> Result<SqsQueu
 pub struct PollOrders {
     service: PollService,
     dead_letters: Arc<dyn MessageQueue>,
+    metrics: MetricsPublisher,
 }
 
 impl PollOrders {
@@ -71,7 +78,23 @@ impl PollOrders {
         Self {
             service,
             dead_letters,
+            metrics: MetricsPublisher::discard(Function::PollOrders),
         }
+    }
+
+    /// Publishes after every invocation, and has the poller count into the publisher's
+    /// collector (build the service's `ShopClients` with the same collector to count
+    /// Beyond calls too).
+    pub fn with_metrics(self, metrics: MetricsPublisher) -> Self {
+        Self {
+            service: self.service.with_metrics(metrics.metrics().clone()),
+            dead_letters: self.dead_letters,
+            metrics,
+        }
+    }
+
+    pub fn metrics(&self) -> &MetricsPublisher {
+        &self.metrics
     }
 
     /// The AWS wiring: DynamoDB and Secrets Manager state, SQS queues from the environment.
@@ -85,11 +108,11 @@ impl PollOrders {
         let order_events = connect(&sqs, "ORDER_EVENTS_QUEUE_URL").await?;
         let poll_queue = connect(&sqs, "POLL_QUEUE_URL").await?;
         let dead_letters = connect(&sqs, "POLL_DLQ_URL").await?;
-        let clients = Arc::new(ShopClients::new(
-            &stores,
-            HttpSettings::default(),
-            clock.clone(),
-        ));
+        let metrics = MetricsPublisher::stdout_from_env(Function::PollOrders);
+        let clients = Arc::new(
+            ShopClients::new(&stores, HttpSettings::default(), clock.clone())
+                .with_metrics(metrics.metrics().clone()),
+        );
         let service = PollService::new(
             stores,
             clients,
@@ -98,7 +121,7 @@ impl PollOrders {
             clock,
             settings,
         );
-        Ok(Self::new(service, Arc::new(dead_letters)))
+        Ok(Self::new(service, Arc::new(dead_letters)).with_metrics(metrics))
     }
 
     pub fn service(&self) -> &PollService {
@@ -109,10 +132,12 @@ impl PollOrders {
         &self,
         event: LambdaEvent<SqsEvent>,
     ) -> Result<SqsBatchResponse, HandlerError> {
-        Ok(self
+        let result = self
             .service
             .handle_event(&event.payload, self.dead_letters.as_ref())
-            .await?)
+            .await;
+        self.metrics.flush();
+        Ok(result?)
     }
 }
 
@@ -121,6 +146,7 @@ pub struct ApplyCommands {
     applier: CommandApplier,
     dead_letters: Arc<dyn MessageQueue>,
     clock: Arc<dyn Clock>,
+    metrics: MetricsPublisher,
 }
 
 impl ApplyCommands {
@@ -133,7 +159,23 @@ impl ApplyCommands {
             applier,
             dead_letters,
             clock,
+            metrics: MetricsPublisher::discard(Function::ApplyCommands),
         }
+    }
+
+    /// Publishes after every invocation, and has the applier count into the publisher's
+    /// collector (build its clients with the same collector to count Beyond calls too).
+    pub fn with_metrics(self, metrics: MetricsPublisher) -> Self {
+        Self {
+            applier: self.applier.with_metrics(metrics.metrics().clone()),
+            dead_letters: self.dead_letters,
+            clock: self.clock,
+            metrics,
+        }
+    }
+
+    pub fn metrics(&self) -> &MetricsPublisher {
+        &self.metrics
     }
 
     /// The AWS wiring: command results go to the order-events queue, Afosto's outbound.
@@ -146,14 +188,14 @@ impl ApplyCommands {
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let results = connect(&sqs, "ORDER_EVENTS_QUEUE_URL").await?;
         let dead_letters = connect(&sqs, "COMMAND_DLQ_URL").await?;
-        let clients = Arc::new(ShopClients::new(
-            &stores,
-            HttpSettings::default(),
-            clock.clone(),
-        ));
+        let metrics = MetricsPublisher::stdout_from_env(Function::ApplyCommands);
+        let clients = Arc::new(
+            ShopClients::new(&stores, HttpSettings::default(), clock.clone())
+                .with_metrics(metrics.metrics().clone()),
+        );
         let applier =
             CommandApplier::new(stores, clients, Arc::new(results), clock.clone(), settings);
-        Ok(Self::new(applier, Arc::new(dead_letters), clock))
+        Ok(Self::new(applier, Arc::new(dead_letters), clock).with_metrics(metrics))
     }
 
     pub fn applier(&self) -> &CommandApplier {
@@ -166,10 +208,12 @@ impl ApplyCommands {
         event: LambdaEvent<SqsEvent>,
     ) -> Result<(SqsBatchResponse, BatchSummary), HandlerError> {
         let deadline = deadline_of(&event.context, self.clock.now());
-        Ok(self
+        let result = self
             .applier
             .handle_event(&event.payload, deadline, self.dead_letters.as_ref())
-            .await?)
+            .await;
+        self.metrics.flush();
+        Ok(result?)
     }
 
     pub async fn handle(
@@ -192,11 +236,28 @@ pub struct ScheduleSummary {
 /// `schedule-polls`: every 5 minutes, one poll request per active tenant.
 pub struct SchedulePolls {
     scheduler: Scheduler,
+    metrics: MetricsPublisher,
 }
 
 impl SchedulePolls {
     pub fn new(scheduler: Scheduler) -> Self {
-        Self { scheduler }
+        Self {
+            scheduler,
+            metrics: MetricsPublisher::discard(Function::SchedulePolls),
+        }
+    }
+
+    /// Publishes after every invocation, and has the scheduler count into the
+    /// publisher's collector.
+    pub fn with_metrics(self, metrics: MetricsPublisher) -> Self {
+        Self {
+            scheduler: self.scheduler.with_metrics(metrics.metrics().clone()),
+            metrics,
+        }
+    }
+
+    pub fn metrics(&self) -> &MetricsPublisher {
+        &self.metrics
     }
 
     pub async fn from_env() -> Result<Self, InitError> {
@@ -211,14 +272,17 @@ impl SchedulePolls {
             Arc::new(poll_queue),
             clock,
             settings,
-        )))
+        ))
+        .with_metrics(MetricsPublisher::stdout_from_env(Function::SchedulePolls)))
     }
 
     pub async fn handle(
         &self,
         _event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
     ) -> Result<ScheduleSummary, HandlerError> {
-        let report = self.scheduler.run().await?;
+        let result = self.scheduler.run().await;
+        self.metrics.flush();
+        let report = result?;
         Ok(ScheduleSummary {
             tenants_listed: report.tenants_listed,
             enqueued: report.enqueued,

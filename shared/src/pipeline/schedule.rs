@@ -13,6 +13,7 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use crate::domain::tenant::{TenantConfig, TenantId};
+use crate::metrics::{Metric, Metrics};
 use crate::pipeline::poll_request::{PollRequest, PollTrigger};
 use crate::ports::queue::{OutgoingMessage, SendFailure, limits};
 use crate::ports::{Clock, MessageQueue, PageRequest, StoreError, TenantStore};
@@ -131,6 +132,7 @@ pub struct Scheduler {
     poll_queue: Arc<dyn MessageQueue>,
     clock: Arc<dyn Clock>,
     settings: ScheduleSettings,
+    metrics: Arc<Metrics>,
 }
 
 impl Scheduler {
@@ -145,7 +147,14 @@ impl Scheduler {
             poll_queue,
             clock,
             settings,
+            metrics: Metrics::disabled(),
         }
+    }
+
+    /// Counts the poll requests enqueued into `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// One round: every active tenant gets one scheduled poll request.
@@ -191,6 +200,7 @@ impl Scheduler {
             for result in results {
                 let (sent, batch_failures) = result?;
                 report.enqueued += sent;
+                self.metrics.add_usize(Metric::PollRequestsEnqueued, sent);
                 failed.extend(batch_failures);
             }
             match listed.next {

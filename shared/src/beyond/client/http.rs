@@ -20,6 +20,7 @@ use crate::beyond::retry::{
     AttemptFailure, Decision, RequestSafety, RetryPolicy, decide, parse_retry_after,
 };
 use crate::beyond::tls::install_crypto_provider;
+use crate::metrics::{Metric, Metrics};
 
 /// Transport settings of one shop's client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +47,7 @@ impl Default for HttpSettings {
 }
 
 /// The HTTP engine. Cheap to clone; clones share the connection pool, the concurrency
-/// limit and the request counter.
+/// limit, the request counters and the metrics collector.
 #[derive(Clone)]
 pub struct BeyondHttp {
     inner: Arc<HttpInner>,
@@ -57,6 +58,9 @@ struct HttpInner {
     retry: RetryPolicy,
     permits: Semaphore,
     requests: AtomicU64,
+    /// 429 answers seen by the retry loop.
+    throttled: AtomicU64,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for BeyondHttp {
@@ -101,6 +105,12 @@ pub(crate) struct Answer {
 
 impl BeyondHttp {
     pub fn new(settings: &HttpSettings) -> Result<Self, BeyondError> {
+        Self::metered(settings, Metrics::disabled())
+    }
+
+    /// An engine that also counts `BeyondApiCalls`, `BeyondThrottled` and (through the
+    /// token endpoints built on it) `TokenRefreshes` into `metrics`.
+    pub fn metered(settings: &HttpSettings, metrics: Arc<Metrics>) -> Result<Self, BeyondError> {
         install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(settings.request_timeout)
@@ -117,6 +127,8 @@ impl BeyondHttp {
                 retry: settings.retry.clone(),
                 permits: Semaphore::new(settings.max_concurrent_requests.max(1)),
                 requests: AtomicU64::new(0),
+                throttled: AtomicU64::new(0),
+                metrics,
             }),
         })
     }
@@ -124,6 +136,16 @@ impl BeyondHttp {
     /// HTTP requests sent so far (every attempt counts, token calls included).
     pub fn http_requests(&self) -> u64 {
         self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    /// 429 answers received so far (each throttled attempt counts).
+    pub fn http_throttled(&self) -> u64 {
+        self.inner.throttled.load(Ordering::Relaxed)
+    }
+
+    /// The collector this engine counts into (disabled unless built with [`Self::metered`]).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
     }
 
     /// Runs a call with retries, re-authentication and the concurrency limit.
@@ -147,6 +169,10 @@ impl BeyondHttp {
             let error = match self.attempt(&call, bearer.as_ref()).instrument(span).await {
                 Ok(answer) if answer.status.is_success() => return Ok(answer),
                 Ok(answer) => {
+                    if answer.status == StatusCode::TOO_MANY_REQUESTS {
+                        self.inner.throttled.fetch_add(1, Ordering::Relaxed);
+                        self.inner.metrics.incr(Metric::BeyondThrottled);
+                    }
                     if answer.status == StatusCode::UNAUTHORIZED
                         && !reauthenticated
                         && let (Auth::Bearer(tokens), Some(rejected)) = (call.auth, &bearer)
@@ -223,6 +249,7 @@ impl BeyondHttp {
                 source: Some(Box::new(source)),
             })?;
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
+        self.inner.metrics.incr(Metric::BeyondApiCalls);
 
         let mut request = self
             .inner

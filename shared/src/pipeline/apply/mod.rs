@@ -53,6 +53,7 @@ use crate::contracts::command::{
 use crate::domain::activity::{ActivityEntry, ActivityOutcome, Correlation, Direction, EntityRef};
 use crate::domain::command_plan::PlanError;
 use crate::domain::tenant::TenantConfig;
+use crate::metrics::{Metric, Metrics};
 use crate::pipeline::sqs_batch::{
     BatchError, BatchSummary, QueueOrdering, Record, RecordHandler, RecordOutcome, process_batch,
 };
@@ -315,6 +316,7 @@ pub struct CommandApplier {
     settings: ApplySettings,
     skus: Mutex<stock::SkuCache>,
     hook: Option<Arc<dyn StepHook>>,
+    metrics: Arc<Metrics>,
 }
 
 impl CommandApplier {
@@ -333,7 +335,14 @@ impl CommandApplier {
             settings,
             skus: Mutex::new(stock::SkuCache::default()),
             hook: None,
+            metrics: Metrics::disabled(),
         }
+    }
+
+    /// Counts applied, skipped, dead-lettered and retried commands into `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Installs a [`StepHook`] (tests only).
@@ -355,7 +364,7 @@ impl CommandApplier {
             applier: self,
             deadline,
         };
-        process_batch(
+        let (response, summary) = process_batch(
             event,
             QueueOrdering::Fifo {
                 concurrency: GROUP_CONCURRENCY,
@@ -363,7 +372,14 @@ impl CommandApplier {
             dead_letters,
             &invocation,
         )
-        .await
+        .await?;
+        // Counted from the batch summary: a permanent failure counts once it is in the DLQ
+        // (if forwarding it failed, the message is retried instead).
+        self.metrics
+            .add_usize(Metric::CommandsFailed, summary.dead_lettered);
+        self.metrics
+            .add_usize(Metric::CommandsRetried, summary.retried);
+        Ok((response, summary))
     }
 
     /// Handles one message body. `deadline` is when the invocation ends: the idempotency
@@ -455,6 +471,7 @@ impl CommandApplier {
             Ok(ClaimOutcome::Claimed) => {}
             Ok(ClaimOutcome::AlreadyCompleted(record)) => {
                 // A duplicate: one effect, and the same result event again (same id).
+                self.metrics.incr(Metric::CommandsSkipped);
                 return match result::from_record(&record) {
                     Some((event, group)) => {
                         tracing::info!(outcome = result::result_type(&event), "duplicate command");
@@ -477,6 +494,12 @@ impl CommandApplier {
 
         match self.execute(&tenant, &command).await {
             Ok(executed) => {
+                match &executed.outcome {
+                    ResultOutcome::Applied(_) => self.metrics.incr(Metric::CommandsApplied),
+                    ResultOutcome::Skipped(_) => self.metrics.incr(Metric::CommandsSkipped),
+                    // `execute` reports failures as errors: counted once dead-lettered.
+                    ResultOutcome::Failed(_) => {}
+                }
                 let event = result::result_about(
                     &command,
                     executed.epages_order_id,

@@ -42,6 +42,7 @@ use crate::domain::order_sync::event_id::ORDER_EVENT_NAMESPACE;
 use crate::domain::order_sync::{self, Decision, DiffContext, LedgerState, SyncPolicy};
 use crate::domain::poll_state::Lease;
 use crate::domain::tenant::{TenantConfig, TenantId};
+use crate::metrics::{Metric, Metrics};
 use crate::pipeline::poll_request::{PollRequest, PollTrigger};
 use crate::pipeline::sqs_batch::{
     BatchError, QueueOrdering, Record, RecordHandler, RecordOutcome, process_batch,
@@ -287,6 +288,7 @@ pub struct PollService {
     settings: PollSettings,
     hooks: Arc<dyn PollHooks>,
     instance: String,
+    metrics: Arc<Metrics>,
 }
 
 impl PollService {
@@ -307,7 +309,14 @@ impl PollService {
             settings,
             hooks: Arc::new(NoHooks),
             instance: format!("poller-{}", Uuid::new_v4().simple()),
+            metrics: Metrics::disabled(),
         }
+    }
+
+    /// Counts polls, orders read, events sent and poll lag into `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Injects failures at the [`PollStep`]s (tests).
@@ -337,6 +346,17 @@ impl PollService {
     /// Polls one tenant as `request` says. On error the cursor stays where the last fully
     /// processed page left it, the lease is released and the failure recorded.
     pub async fn poll(&self, request: &PollRequest) -> Result<PollOutcome, PollError> {
+        let result = self.poll_tenant(request).await;
+        match &result {
+            Ok(PollOutcome::Completed(_)) => self.metrics.incr(Metric::PollsCompleted),
+            Ok(PollOutcome::Continued { .. }) => self.metrics.incr(Metric::PollsContinued),
+            Ok(PollOutcome::NotPolled(_) | PollOutcome::LeaseHeld { .. }) => {}
+            Err(_) => self.metrics.incr(Metric::PollsFailed),
+        }
+        result
+    }
+
+    async fn poll_tenant(&self, request: &PollRequest) -> Result<PollOutcome, PollError> {
         let started = self.clock.now();
         let Some(tenant) = self.stores.tenants.get(&request.tenant).await? else {
             return Ok(PollOutcome::NotPolled(NotPolled::UnknownTenant));
@@ -415,6 +435,15 @@ impl PollService {
         started: DateTime<Utc>,
     ) -> Result<Progress, PollError> {
         let state = self.stores.poll_state.get(&tenant.id).await?;
+        // Lag: since the last successful poll (or since the tenant was created, if it was
+        // never polled successfully). One value per tenant in the metrics; the tenant
+        // itself only in this log line (a `Tenant` dimension costs a custom metric per
+        // tenant, see docs/OPERATING-METRICS.md).
+        let lag = (started - state.last_success_at.unwrap_or(tenant.created_at)).num_milliseconds()
+            as f64
+            / 1000.0;
+        tracing::info!(tenant = %tenant.id, poll_lag_seconds = lag, "poll started");
+        self.metrics.record_poll_lag(tenant.id.as_str(), lag);
         let mut cursor = state.cursor;
         let window = window::plan(
             &request.trigger,
@@ -462,6 +491,7 @@ impl PollService {
             let shifted = tracker.observe(&orders, meta.map(|m| m.total_elements));
             let last_on_page = window::last_updated(&orders);
             stats.orders_seen += orders.len();
+            self.metrics.add_usize(Metric::OrdersRead, orders.len());
             let detected_at = self.clock.now();
             let context = DiffContext {
                 tenant: &tenant.id,
@@ -672,6 +702,7 @@ impl PollService {
                 });
             }
             stats.events_sent += count;
+            self.metrics.add_usize(Metric::OrderEventsEmitted, count);
         }
         self.hooks
             .at(tenant, PollStep::AfterSend)
