@@ -4,6 +4,7 @@ mod auth;
 mod beyond;
 mod conformance;
 mod e2e;
+mod local_runner;
 mod metrics;
 mod pipeline_apply;
 mod pipeline_poll;

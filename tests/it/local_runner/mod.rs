@@ -1,0 +1,258 @@
+//! `epages-sync run --once` as a user runs it: a sandbox shop, the tenant added with the
+//! real binary, commands on stdin (one of them invalid), order events and command results
+//! in the events file, and the effects in the shop. A second run sees the shipment the
+//! first applied (its echo) and re-sends nothing it sent before.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use sandbox::{Sandbox, SandboxHandle, SeedOrder, SeedProduct, ShopConfig};
+use serde_json::{Value, json};
+
+const SHOP: &str = "runner-shop";
+const CLIENT_ID: &str = "runner-client";
+const CLIENT_SECRET: &str = "runner-secret-5d1e";
+
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let binary = dir.join("epages-sync");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build -p epages-sync` (cargo test --workspace builds it)",
+        binary.display()
+    );
+    binary
+}
+
+struct Run {
+    code: i32,
+    stderr: String,
+}
+
+/// Runs the CLI to its end; blocking, so the caller steps off the runtime's worker.
+fn cli(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
+    let mut child = Command::new(binary())
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the CLI starts");
+    if let Some(mut pipe) = child.stdin.take() {
+        pipe.write_all(stdin.as_bytes()).expect("stdin written");
+    }
+    let output = child.wait_with_output().expect("the CLI finishes");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+async fn run_cli(args: Vec<String>, stdin: String, env: Vec<(&str, &str)>) -> Run {
+    tokio::task::block_in_place(|| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(&args, &stdin, &env)
+    })
+}
+
+async fn shop() -> (SandboxHandle, Vec<(uuid::Uuid, String)>) {
+    let sandbox = Sandbox::start("127.0.0.1:0").await.expect("sandbox starts");
+    sandbox
+        .register_shop(ShopConfig::new(SHOP, CLIENT_ID, CLIENT_SECRET))
+        .expect("shop registers");
+    for product in [
+        json!({ "sku": "MUG-1", "name": "Mug", "price": 12.90, "stock": 10 }),
+        json!({ "sku": "BAG-1", "name": "Bag", "price": 19.90 }),
+    ] {
+        let product: SeedProduct = serde_json::from_value(product).expect("a seed product");
+        sandbox.add_product(SHOP, &product).expect("product added");
+    }
+    let mut orders = Vec::new();
+    for order in [
+        json!({ "lines": [{ "sku": "MUG-1", "quantity": 2 }], "shippingPrice": 4.90,
+                "actions": [{ "action": "pay" }] }),
+        json!({ "lines": [{ "sku": "BAG-1", "quantity": 1 }], "shippingPrice": 4.90 }),
+    ] {
+        let order: SeedOrder = serde_json::from_value(order).expect("a seed order");
+        let placed = sandbox.create_order(SHOP, &order).expect("order created");
+        orders.push((placed.id, placed.order_number.clone().expect("a number")));
+    }
+    (sandbox, orders)
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every events line is JSON"))
+        .collect()
+}
+
+fn count(messages: &[Value], kind: &str, order_id: Option<&str>) -> usize {
+    messages
+        .iter()
+        .filter(|m| m["type"] == kind)
+        .filter(|m| order_id.is_none_or(|id| m["orderId"] == id))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_once_applies_stdin_commands_and_writes_events_and_results() {
+    let (sandbox, orders) = shop().await;
+    let state = tempfile::tempdir().expect("state dir");
+    let out = tempfile::tempdir().expect("output dir");
+    let state_dir = state.path().display().to_string();
+    let events = out.path().join("events.jsonl");
+    let rejects = out.path().join("rejects.jsonl");
+    let tenant = crate::support::unique_tenant("runner").to_string();
+
+    let added = run_cli(
+        [
+            "tenant",
+            "--state-dir",
+            &state_dir,
+            "add",
+            &tenant,
+            "--api-url",
+            &sandbox.shop_api_url(SHOP),
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret-stdin",
+            "--start-date",
+            "2020-01-01",
+            "--location",
+            "wh-1=shop",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        format!("{CLIENT_SECRET}\n"),
+        vec![],
+    )
+    .await;
+    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
+
+    let (paid_id, paid_number) = &orders[0];
+    let ship = json!({
+        "schemaVersion": 1, "id": "runner-ship-1", "tenant": tenant,
+        "issuedAt": "2026-01-01T10:00:00Z", "type": "ship",
+        "order": { "number": paid_number },
+        "lines": [{ "sku": "MUG-1", "quantity": 2 }],
+        "trackingCode": "RUN-TRACK-1", "carrier": "DHL"
+    });
+    let stock = json!({
+        "schemaVersion": 1, "id": "runner-stock-1", "tenant": tenant,
+        "issuedAt": "2026-01-01T10:00:00Z", "type": "stock",
+        "sku": "MUG-1", "quantity": 33, "location": "wh-1",
+        "observedAt": "2026-01-01T09:59:00Z"
+    });
+    let invalid = json!({
+        "schemaVersion": 1, "id": "runner-bad-1", "tenant": tenant,
+        "issuedAt": "2026-01-01T10:00:00Z", "type": "ship",
+        "order": { "number": paid_number },
+        "lines": [{ "sku": "MUG-1", "quantity": "2" }], "trackingCode": "X"
+    });
+    let stdin = format!("{ship}\n{stock}\n{invalid}\n\n");
+    let run_args = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "run",
+            "--once",
+            "--state-dir",
+            &state_dir,
+            "--events",
+            &events.display().to_string(),
+            "--rejects",
+            &rejects.display().to_string(),
+            "--drain-timeout",
+            "30s",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    };
+    // The poller normally reads up to 30 s before now; the sandbox shares our clock.
+    let env = vec![("POLL_SKEW_SECONDS", "0"), ("RUST_LOG", "info")];
+
+    let first = run_cli(run_args(&["--commands", "-"]), stdin, env.clone()).await;
+    assert_eq!(first.code, 0, "run --once: {}", first.stderr);
+    assert!(
+        first.stderr.contains("stdin line 3") && first.stderr.contains("lines[0].quantity"),
+        "the refused line is named with its field: {}",
+        first.stderr
+    );
+    let refused = lines(&rejects);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["line"], 3);
+    assert!(
+        refused[0]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("runner-bad-1"))
+    );
+
+    let written = lines(&events);
+    for (id, _) in &orders {
+        assert_eq!(
+            count(&written, "order.created", Some(&id.to_string())),
+            1,
+            "each order imported once: {written:#?}"
+        );
+    }
+    let result_of = |id: &str| {
+        written
+            .iter()
+            .find(|m| m["commandId"] == id)
+            .map(|m| m["type"].clone())
+    };
+    assert_eq!(result_of("runner-ship-1"), Some(json!("command.applied")));
+    assert_eq!(result_of("runner-stock-1"), Some(json!("command.applied")));
+    assert_eq!(
+        result_of("runner-bad-1"),
+        None,
+        "an invalid line is not enqueued"
+    );
+
+    let order = sandbox.order(SHOP, *paid_id).expect("the order");
+    assert_eq!(
+        order.shipping_status,
+        Some(shared::beyond::model::OrderShippingStatus::Shipped)
+    );
+    let tracked = sandbox
+        .core()
+        .read_order(SHOP, *paid_id, |order, _| {
+            order
+                .shippings
+                .iter()
+                .any(|p| p.tracking_code.as_deref() == Some("RUN-TRACK-1"))
+        })
+        .expect("readable");
+    assert!(tracked, "the shipping process carries the tracking code");
+    let stock_now = sandbox
+        .availability(SHOP, "MUG-1")
+        .and_then(|a| a.available_stock);
+    assert_eq!(stock_now, Some(33));
+
+    // A second tick: the shipment Afosto caused comes back as `order.shipped` (every
+    // change of an imported order is followed), once; nothing is imported again.
+    let second = run_cli(run_args(&[]), String::new(), env).await;
+    assert_eq!(second.code, 0, "second run --once: {}", second.stderr);
+    let written = lines(&events);
+    let paid = paid_id.to_string();
+    assert_eq!(count(&written, "order.created", None), 2, "{written:#?}");
+    assert_eq!(
+        count(&written, "order.shipped", Some(&paid)),
+        1,
+        "{written:#?}"
+    );
+    let shipped = written
+        .iter()
+        .find(|m| m["type"] == "order.shipped")
+        .expect("the echo");
+    assert_eq!(shipped["shipments"][0]["trackingCode"], "RUN-TRACK-1");
+    sandbox.shutdown().await;
+}
