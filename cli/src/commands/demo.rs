@@ -142,6 +142,7 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
     report::Report {
         afosto: &afosto,
         stats: pumps.stats(),
+        metrics: runtime.metrics.snapshot(),
         api_calls,
         elapsed: started.elapsed(),
         findings: &findings,

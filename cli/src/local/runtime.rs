@@ -7,6 +7,7 @@ use std::sync::Arc;
 use shared::auth::ShopClients;
 use shared::beyond::HttpSettings;
 use shared::lambda::{ApplyCommands, PollOrders, SchedulePolls};
+use shared::metrics::{DiscardSink, EmfSettings, Function, Metrics, MetricsPublisher};
 use shared::pipeline::apply::{ApplySettings, CommandApplier};
 use shared::pipeline::poll::{PollService, PollSettings};
 use shared::pipeline::schedule::{ScheduleSettings, Scheduler};
@@ -37,6 +38,9 @@ pub struct LocalRuntime {
     pub stores: StateStores,
     pub secrets: SecretNaming,
     pub queues: StageQueues,
+    /// What the three handlers counted (the metrics the functions publish as EMF); read
+    /// with `snapshot()`. Nothing is written anywhere: a local run has no CloudWatch.
+    pub metrics: Arc<Metrics>,
     pub scheduler: SchedulePolls,
     pub poller: PollOrders,
     pub applier: ApplyCommands,
@@ -54,12 +58,21 @@ impl LocalRuntime {
         let stores = opened.stores;
         let clock = opened.clock;
         let clients = Arc::new(ShopClients::new(&stores, settings.http, clock.clone()));
+        let metrics = Metrics::new();
+        let publisher = |function| {
+            MetricsPublisher::new(
+                metrics.clone(),
+                EmfSettings::new(function),
+                Arc::new(DiscardSink),
+            )
+        };
         let scheduler = SchedulePolls::new(Scheduler::new(
             stores.tenants.clone(),
             queues.poll.clone(),
             clock.clone(),
             settings.schedule,
-        ));
+        ))
+        .with_metrics(publisher(Function::SchedulePolls));
         let poller = PollOrders::new(
             PollService::new(
                 stores.clone(),
@@ -70,7 +83,8 @@ impl LocalRuntime {
                 settings.poll,
             ),
             queues.poll_dead_letters.clone(),
-        );
+        )
+        .with_metrics(publisher(Function::PollOrders));
         // Command results go to the order-events queue: Afosto's one outbound queue.
         let applier = ApplyCommands::new(
             CommandApplier::new(
@@ -82,11 +96,13 @@ impl LocalRuntime {
             ),
             queues.command_dead_letters.clone(),
             clock.clone(),
-        );
+        )
+        .with_metrics(publisher(Function::ApplyCommands));
         Ok(Self {
             stores,
             secrets: opened.secrets,
             queues,
+            metrics,
             scheduler,
             poller,
             applier,

@@ -10,10 +10,12 @@ use super::afosto::Afosto;
 use super::scenario::SHOP;
 use super::verify::outcome_label;
 use crate::local::pumps::PumpStats;
+use shared::metrics::MetricsSnapshot;
 
 pub struct Report<'a> {
     pub afosto: &'a Afosto,
     pub stats: PumpStats,
+    pub metrics: MetricsSnapshot,
     pub api_calls: BTreeMap<String, usize>,
     pub elapsed: Duration,
     pub findings: &'a [String],
@@ -144,6 +146,20 @@ impl Report<'_> {
             self.stats.errors,
             self.elapsed.as_secs_f64()
         );
+
+        println!("\nMetrics the functions publish (totals)");
+        for (metric, value) in self.metrics.nonzero() {
+            println!("  {value:>6}  {}", metric.name());
+        }
+        let lag = &self.metrics.poll_lag;
+        if lag.samples > 0 {
+            println!(
+                "  poll lag: mean {:.2} s, max {:.2} s over {} poll(s)",
+                lag.sum_seconds / lag.samples as f64,
+                lag.max_seconds,
+                lag.samples
+            );
+        }
 
         println!("\nVerification");
         if self.findings.is_empty() {
