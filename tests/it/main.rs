@@ -9,6 +9,7 @@ mod metrics;
 mod pipeline_apply;
 mod pipeline_poll;
 mod ports;
+mod properties;
 mod sandbox;
 mod support;
 mod template;
