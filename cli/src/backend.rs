@@ -50,7 +50,12 @@ pub enum BackendError {
     Store(#[from] StoreError),
     #[error("opening the queues")]
     Queues(#[from] StageQueuesError),
-    #[error("creating the state directory {path}")]
+    #[error(
+        "the state directory {path} is in use by another epages-sync process (`run`, `demo` \
+         or another `dlq` command); stop it first"
+    )]
+    Locked { path: PathBuf },
+    #[error("state directory {path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -96,7 +101,6 @@ pub async fn open(args: &BackendArgs) -> Result<Backend, BackendError> {
 /// The deployment's queues: under `{state-dir}/queues/` for the embedded backend (the ones
 /// `run` and `demo` use), or the SQS queues named by `POLL_QUEUE_URL`, `POLL_DLQ_URL`,
 /// `ORDER_EVENTS_QUEUE_URL`, `ORDER_EVENTS_DLQ_URL`, `COMMAND_QUEUE_URL`, `COMMAND_DLQ_URL`.
-#[allow(dead_code)] // the operator and runner commands use it
 pub async fn open_queues(
     args: &BackendArgs,
     clock: Arc<dyn Clock>,
@@ -116,5 +120,38 @@ pub async fn open_queues(
             let sqs = aws_sdk_sqs::Client::new(&sdk);
             Ok(shared::adapters::aws::stage_queues_from_env(&sqs).await?)
         }
+    }
+}
+
+/// Holds the embedded state directory for this process until dropped.
+pub struct StateLock {
+    _file: Option<std::fs::File>,
+}
+
+/// The embedded stores belong to one process at a time (they keep their files in memory and
+/// write them back whole), so commands that change queues take `{state-dir}/lock` first:
+/// an advisory lock the OS releases when the process ends, crash included. Nothing on the
+/// AWS backend.
+pub fn lock_state_dir(args: &BackendArgs) -> Result<StateLock, BackendError> {
+    if args.backend != BackendKind::Embedded {
+        return Ok(StateLock { _file: None });
+    }
+    let io = |source| BackendError::Io {
+        path: args.state_dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&args.state_dir).map_err(io)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(args.state_dir.join("lock"))
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(StateLock { _file: Some(file) }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(BackendError::Locked {
+            path: args.state_dir.clone(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(io(source)),
     }
 }

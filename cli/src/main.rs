@@ -3,6 +3,7 @@
 
 mod backend;
 mod commands;
+mod output;
 mod local;
 
 use std::process::ExitCode;
@@ -28,8 +29,14 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Run an emulated ePages Beyond shop (for tests and local demos) until Ctrl-C.
     Sandbox(commands::sandbox::SandboxArgs),
+    /// Dead-letter queues: list, show, and replay to the source queue in FIFO order.
+    Dlq(commands::dlq::DlqArgs),
+    /// The activity log of a tenant, an order or a SKU, newest first.
+    Log(commands::log::LogArgs),
     /// Re-read a tenant's orders updated since a date (`--force`: emit again, new event ids).
     Resync(commands::resync::ResyncArgs),
+    /// Per tenant: paused, flows, polling, 24 h activity; queue and dead-letter depths.
+    Status(commands::status::StatusArgs),
     /// Onboard and manage tenants (shops): add, verify, list, show, pause, resume, remove.
     Tenant(commands::tenant::TenantArgs),
 }
@@ -53,6 +60,10 @@ async fn main() -> ExitCode {
     let command = match cli.command {
         // `tenant` has its own exit codes (1 verification failed, 2 usage or input).
         Command::Tenant(args) => return commands::tenant::main(args).await,
+        // The operator commands have their own exit codes too (documented in each module).
+        Command::Status(args) => return commands::status::main(args).await,
+        Command::Log(args) => return commands::log::main(args).await,
+        Command::Dlq(args) => return commands::dlq::main(args).await,
         command => command,
     };
     let result = run(command).await;
@@ -74,6 +85,9 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error + Send + 
         Command::Sandbox(args) => commands::sandbox::run(args).await?,
         Command::Resync(args) => commands::resync::run(args).await?,
         Command::Tenant(args) => commands::tenant::run(args).await.map(drop)?,
+        Command::Status(args) => commands::status::run(args).await?,
+        Command::Log(args) => commands::log::run(args).await?,
+        Command::Dlq(args) => commands::dlq::run(args).await?,
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod conformance;
 mod e2e;
 mod local_runner;
 mod metrics;
+mod ops_cli;
 mod pipeline_apply;
 mod pipeline_poll;
 mod ports;

@@ -1,9 +1,12 @@
 //! One module per subcommand.
 
 pub mod demo;
+pub mod dlq;
+pub mod log;
 pub mod resync;
 pub mod run;
 pub mod sandbox;
+pub mod status;
 pub mod tenant;
 
 /// An error with its chain of causes, one per `: `.
