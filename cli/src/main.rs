@@ -3,8 +3,8 @@
 
 mod backend;
 mod commands;
-mod output;
 mod local;
+mod output;
 
 use std::process::ExitCode;
 
