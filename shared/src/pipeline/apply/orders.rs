@@ -113,8 +113,12 @@ impl CommandApplier {
             let answer = run_call(client, order.id, call, created).await;
             let new_process = match answer {
                 Ok(new_process) => new_process,
-                Err(error) if error.is_ambiguous() => {
+                Err(error) if error.is_ambiguous() || is_stale_transition(&error) => {
                     tracing::warn!(call = call.name(), %error, "outcome unknown; re-reading the order");
+                    // The call was made and may have landed: if the re-read shows the
+                    // command in effect, it was this call (reported as applied, not as
+                    // "already in effect").
+                    calls_made.push(call.name().to_owned());
                     return Ok(false);
                 }
                 Err(error) => return Err(explain_refusal(error)),
@@ -294,6 +298,17 @@ async fn run_call(
 }
 
 /// Turns Beyond's refusals that have a known business meaning into a clear error.
+/// A transition (cancel the order, mark shipped, delivered or picked up) refused with 409
+/// `illegal-status-transition`: the order is no longer as planned. Usually the client
+/// repeated this REPEATABLE call after its first answer was lost, and the first one had
+/// landed; it may also be someone else's change. Either way a fresh read decides, as after
+/// an ambiguous failure: reporting a permanent failure would dead-letter a command whose
+/// effect is in the shop.
+fn is_stale_transition(error: &BeyondError) -> bool {
+    error.status() == Some(http::StatusCode::CONFLICT)
+        && error.error_id() == Some("illegal-status-transition")
+}
+
 fn explain_refusal(error: BeyondError) -> ApplyError {
     match error.error_id() {
         Some(PARTIAL_CANCEL_NOT_ALLOWED) => ApplyError::PartialCancelNotAllowed { source: error },
