@@ -2,6 +2,7 @@
 //! so the workspace links a single test executable.
 mod auth;
 mod beyond;
+mod chaos;
 mod conformance;
 mod e2e;
 mod local_runner;
