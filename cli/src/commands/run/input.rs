@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared::ports::MessageQueue;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 
 use crate::local::Shutdown;
 use crate::local::inbox::{self, SendError};
@@ -115,13 +115,14 @@ impl CommandSource {
     /// Each line is enqueued as soon as it is read, so a long-running producer's commands
     /// are applied while it keeps writing.
     async fn read_stdin(&self, shutdown: Option<&Shutdown>) -> Result<ReadSummary, InputError> {
-        let mut lines = BufReader::new(tokio::io::stdin()).lines();
+        let mut lines = stdin_lines();
         let mut summary = ReadSummary::default();
         let mut number = 0usize;
-        while let Some(line) = lines.next_line().await.map_err(|source| InputError::Read {
-            path: "stdin".to_owned(),
-            source,
-        })? {
+        while let Some(line) = lines.recv().await {
+            let line = line.map_err(|source| InputError::Read {
+                path: "stdin".to_owned(),
+                source,
+            })?;
             number += 1;
             summary.add(self.take_lines("stdin", &[(number, line)]).await?);
             if shutdown.is_some_and(Shutdown::is_triggered) {
@@ -251,4 +252,21 @@ impl CommandSource {
             source,
         })
     }
+}
+
+/// Stdin's lines from a plain thread. A read of stdin cannot be cancelled; on tokio's
+/// blocking pool it would hold the runtime's shutdown until the user pressed enter, while
+/// a detached thread simply ends with the process.
+fn stdin_lines() -> tokio::sync::mpsc::Receiver<std::io::Result<String>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(64);
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::stdin().lock().lines() {
+            let failed = line.is_err();
+            if sender.blocking_send(line).is_err() || failed {
+                return;
+            }
+        }
+    });
+    receiver
 }
