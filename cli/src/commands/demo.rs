@@ -7,6 +7,7 @@
 //! exactly once and every effect is in the shop's own state.
 
 mod afosto;
+mod contracts;
 mod report;
 mod scenario;
 mod verify;
@@ -57,6 +58,8 @@ pub enum DemoError {
     Setup(String),
     #[error("the demo seed has no order {0:?}")]
     MissingOrder(&'static str),
+    #[error("loading the message contracts")]
+    Contracts(#[from] contracts::SchemaError),
     #[error("playing Afosto")]
     Afosto(#[from] AfostoError),
     #[error("{0} check(s) failed (see the report)")]
@@ -88,14 +91,14 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
         orders.by_reference.len()
     ));
 
-    let temporary = match &args.state_dir {
-        Some(_) => None,
-        None => Some(tempfile::tempdir().map_err(DemoError::TempDir)?),
-    };
-    let state_dir = match (&args.state_dir, &temporary) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(dir)) => dir.path().to_path_buf(),
-        (None, None) => unreachable!("one of them is set above"),
+    let contracts = contracts::Contracts::load()?;
+    // The temporary directory lives until the end of `run` and is removed with it.
+    let (state_dir, _temporary) = match &args.state_dir {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let temporary = tempfile::tempdir().map_err(DemoError::TempDir)?;
+            (temporary.path().to_path_buf(), Some(temporary))
+        }
     };
     progress(&format!(
         "[2/6] onboarding tenant `{TENANT}` on the embedded backend in {}",
@@ -132,13 +135,14 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
         outcome
     };
     let ((), played) = tokio::join!(pumps.run_until(args.interval, &shutdown), script);
-    played?;
+    let sent = played?;
 
     progress("[6/6] verifying the event stream, the command results and the shop's state");
     let api_calls = report::api_calls(&sandbox);
     let mut findings = verify::events(&afosto, &orders, &streams, TENANT).0;
     findings.extend(verify::results(&afosto, &steps, |step| verify::command_id(&run_id, step)).0);
     findings.extend(verify::shop(&sandbox, &orders).0);
+    findings.extend(verify::contracts(&afosto, &sent, &contracts).0);
     report::Report {
         afosto: &afosto,
         stats: pumps.stats(),
@@ -235,6 +239,7 @@ async fn store(runtime: &LocalRuntime, id: TenantId, api_url: url::Url) -> Resul
 
 /// Afosto's script, while the handlers run: wait for the import, send the commands, wait
 /// for their results and echoes, then watch two more poll cycles for anything extra.
+/// Returns the command bodies it sent.
 #[allow(clippy::too_many_arguments)]
 async fn play(
     args: &DemoArgs,
@@ -245,7 +250,7 @@ async fn play(
     steps: &[scenario::Step],
     import_count: usize,
     total_count: usize,
-) -> Result<(), DemoError> {
+) -> Result<Vec<(String, serde_json::Value)>, DemoError> {
     progress(&format!(
         "[3/6] polling on a {:?} schedule until the import arrives ({import_count} events)",
         args.interval
@@ -322,7 +327,7 @@ async fn play(
         afosto.results.len(),
         afosto.events.len()
     ));
-    Ok(())
+    Ok(bodies)
 }
 
 /// A progress line on stderr (stdout carries the report).

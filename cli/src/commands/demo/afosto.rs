@@ -17,6 +17,8 @@ use crate::local::outbox::{self, Outbound};
 /// One message as Afosto received it.
 pub struct Seen<T> {
     pub item: T,
+    /// The body as it came, for the contract check.
+    pub body: String,
     pub at: Instant,
     pub group_id: Option<String>,
 }
@@ -67,14 +69,17 @@ impl Afosto {
             for (message, parsed) in batch {
                 taken += 1;
                 let group_id = message.group_id.clone();
+                let body = message.body.clone();
                 match parsed {
                     Outbound::Event(event) => self.events.push(Seen {
                         item: *event,
+                        body,
                         at,
                         group_id,
                     }),
                     Outbound::Result(result) => self.results.push(Seen {
                         item: *result,
+                        body,
                         at,
                         group_id,
                     }),

@@ -11,6 +11,7 @@ use shared::contracts::order_event::EventKind;
 use uuid::Uuid;
 
 use super::afosto::Afosto;
+use super::contracts::{Contract, Contracts};
 use super::scenario::{Expected, IMPORT, SHOP, STOCK, Step};
 
 /// Everything found wrong; empty means the demo passed.
@@ -289,4 +290,37 @@ pub fn shop(sandbox: &SandboxHandle, orders: &Orders) -> Findings {
 /// The command id of a step in this run.
 pub fn command_id(run: &str, step: &Step) -> String {
     format!("afosto-{run}-{}", step.name)
+}
+
+/// Every command sent and every message received against the published JSON Schemas.
+pub fn contracts(
+    afosto: &Afosto,
+    sent: &[(String, serde_json::Value)],
+    contracts: &Contracts,
+) -> Findings {
+    let mut findings = Findings::default();
+    for (name, body) in sent {
+        if let Some(violation) = contracts.violation(Contract::Command, &body.to_string()) {
+            findings.0.push(format!(
+                "command {name} violates command.schema.json: {violation}"
+            ));
+        }
+    }
+    for seen in &afosto.events {
+        if let Some(violation) = contracts.violation(Contract::OrderEvent, &seen.body) {
+            findings.0.push(format!(
+                "event {} violates order-event.schema.json: {violation}",
+                seen.item.header().event_id
+            ));
+        }
+    }
+    for seen in &afosto.results {
+        if let Some(violation) = contracts.violation(Contract::CommandResult, &seen.body) {
+            findings.0.push(format!(
+                "result of {} violates command-result.schema.json: {violation}",
+                seen.item.command_id
+            ));
+        }
+    }
+    findings
 }
