@@ -6,16 +6,9 @@
 mod emf;
 mod pipelines;
 
-// The end-to-end harnesses of the poller and the command consumer, reused as they are:
-// their modules are private to `pipeline_poll` / `pipeline_apply`, so the files are
-// compiled here once more rather than copied.
-#[allow(dead_code, unused_imports, unused_macros, clippy::duplicate_mod)]
-#[path = "../pipeline_poll/harness.rs"]
-mod poll_harness;
-
-#[allow(dead_code, unused_imports, unused_macros, clippy::duplicate_mod)]
-#[path = "../pipeline_apply/harness.rs"]
-mod apply_harness;
+// The end-to-end harnesses of the poller and the command consumer, reused as they are.
+use crate::pipeline_apply::harness as apply_harness;
+use crate::pipeline_poll::harness as poll_harness;
 
 use serde_json::Value;
 use shared::metrics::{Metric, Unit};

@@ -1,7 +1,7 @@
 //! The command consumer end to end: commands on the FIFO queue, the sandbox shop, state on
 //! the embedded adapters and on moto, result events on the outbound queue.
 
-mod harness;
+pub(crate) mod harness;
 mod webhook;
 
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! embedded adapter and on moto, events read back from the outbound FIFO queue.
 //! Run: `scripts/tools.sh && source scripts/moto.sh && cargo test -p epages-sync-tests --test it pipeline_poll`.
 
-mod harness;
+pub(crate) mod harness;
 mod resilience;
 mod schedule;
 
