@@ -171,15 +171,12 @@ async fn provisioned_stage_matches_the_template_and_can_be_rerun() {
     {
         variables.extend(mapping.keys().filter_map(Value::as_str));
     }
-    // Not provisioned yet (StageResources::env_vars has no dead-letter URLs): a local run
-    // of poll-orders or apply-commands sets them itself.
-    const NOT_PROVISIONED: [&str; 2] = ["POLL_DLQ_URL", "COMMAND_DLQ_URL"];
     for variable in variables {
         let names_a_resource = variable.ends_with("_TABLE")
             || variable.ends_with("_QUEUE_URL")
             || variable.ends_with("_DLQ_URL")
             || variable == "SECRETS_PREFIX";
-        if names_a_resource && !NOT_PROVISIONED.contains(&variable) {
+        if names_a_resource {
             assert!(
                 env.contains_key(variable),
                 "provisioning does not set {variable}"

@@ -214,3 +214,17 @@ fn alarms_and_dashboard_name_only_emitted_metrics() {
     let all: BTreeSet<&str> = METRICS.iter().copied().collect();
     assert_eq!(shown, all, "the dashboard shows every metric");
 }
+
+#[test]
+fn every_metric_the_template_knows_is_one_the_code_emits() {
+    let emitted: BTreeSet<&str> = shared::metrics::Metric::ALL
+        .iter()
+        .map(|metric| metric.name())
+        .collect();
+    for name in METRICS {
+        assert!(
+            emitted.contains(name),
+            "{name} is not in shared::metrics::Metric::ALL"
+        );
+    }
+}

@@ -251,6 +251,12 @@ impl StageResources {
                 self.order_events.queue_url.clone(),
             ),
             ("COMMAND_QUEUE_URL", self.commands.queue_url.clone()),
+            ("POLL_DLQ_URL", self.poll.dead_letter_url.clone()),
+            (
+                "ORDER_EVENTS_DLQ_URL",
+                self.order_events.dead_letter_url.clone(),
+            ),
+            ("COMMAND_DLQ_URL", self.commands.dead_letter_url.clone()),
         ]
     }
 }
