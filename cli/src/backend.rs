@@ -63,16 +63,20 @@ pub enum BackendError {
     },
 }
 
+async fn create_state_dir(args: &BackendArgs) -> Result<(), BackendError> {
+    tokio::fs::create_dir_all(&args.state_dir)
+        .await
+        .map_err(|source| BackendError::Io {
+            path: args.state_dir.clone(),
+            source,
+        })
+}
+
 pub async fn open(args: &BackendArgs) -> Result<Backend, BackendError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match args.backend {
         BackendKind::Embedded => {
-            tokio::fs::create_dir_all(&args.state_dir)
-                .await
-                .map_err(|source| BackendError::Io {
-                    path: args.state_dir.clone(),
-                    source,
-                })?;
+            create_state_dir(args).await?;
             let stores = shared::adapters::embedded::open_state(
                 &args.state_dir,
                 Retention::default(),
@@ -107,12 +111,7 @@ pub async fn open_queues(
 ) -> Result<StageQueues, BackendError> {
     match args.backend {
         BackendKind::Embedded => {
-            tokio::fs::create_dir_all(&args.state_dir)
-                .await
-                .map_err(|source| BackendError::Io {
-                    path: args.state_dir.clone(),
-                    source,
-                })?;
+            create_state_dir(args).await?;
             Ok(shared::adapters::embedded::open_stage_queues(&args.state_dir, clock).await?)
         }
         BackendKind::Aws => {

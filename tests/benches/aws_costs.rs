@@ -10,6 +10,10 @@
 //! for the cold start (default `target/release`; `scripts/bench/cold-start.sh` builds them);
 //! `BENCH_COLD_RUNS` (default 7) runs per function.
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{drain, epoch, size};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
@@ -45,17 +49,6 @@ use shared::ports::secrets::SecretNaming;
 use shared::ports::{Clock, ManualClock, MessageQueue, StateStores, SystemClock};
 
 const SHOP: &str = "s1";
-
-fn size(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|raw| raw.parse().ok())
-        .unwrap_or(default)
-}
-
-fn epoch() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default()
-}
 
 // ---------------------------------------------------------------------------------------
 // The counting proxy.
@@ -373,23 +366,6 @@ impl Stage {
             .await
             .expect("tenant");
         tenant
-    }
-}
-
-async fn drain(queue: &dyn MessageQueue) -> usize {
-    let mut count = 0;
-    loop {
-        let batch = queue
-            .receive(10, Duration::ZERO, None)
-            .await
-            .expect("receive");
-        if batch.is_empty() {
-            return count;
-        }
-        for message in &batch {
-            queue.delete(&message.receipt_handle).await.expect("delete");
-        }
-        count += batch.len();
     }
 }
 

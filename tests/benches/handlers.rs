@@ -12,6 +12,10 @@
 //! on a thread of its own (and is seeded there), so `--separate-threads=yes` splits the
 //! connector's instructions from the emulated shop's.
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{drain, epoch, size};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,21 +40,10 @@ use shared::ports::activity::{Retention, TimeRange};
 use shared::ports::order_ledger::LedgerPutOutcome;
 use shared::ports::queue::{OutgoingMessage, StageQueues};
 use shared::ports::{ActivityLog, OrderLedger, Page, PageRequest, StoreError};
-use shared::ports::{Clock, ManualClock, MessageQueue, StateStores, SystemClock};
+use shared::ports::{Clock, ManualClock, StateStores, SystemClock};
 
 const SHOP: &str = "s1";
 const PAGE: u64 = 100;
-
-fn size(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|raw| raw.parse().ok())
-        .unwrap_or(default)
-}
-
-fn epoch() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default()
-}
 
 /// The sandbox, either on the bench's runtime or on a thread of its own (callgrind mode).
 struct Shop {
@@ -467,24 +460,6 @@ impl Env {
             target.extend(extra);
         }
         body
-    }
-}
-
-/// Receives and deletes everything on `queue`; how many messages.
-async fn drain(queue: &dyn MessageQueue) -> usize {
-    let mut count = 0;
-    loop {
-        let batch = queue
-            .receive(10, Duration::ZERO, None)
-            .await
-            .expect("receive");
-        if batch.is_empty() {
-            return count;
-        }
-        for message in &batch {
-            queue.delete(&message.receipt_handle).await.expect("delete");
-        }
-        count += batch.len();
     }
 }
 

@@ -5,10 +5,14 @@
 //! Run: `scripts/tools.sh && source scripts/moto.sh && cargo bench -p epages-sync-tests --bench poll_calls`
 //! (`BENCH_BACKFILL_ORDERS`, `BENCH_TENANTS` change the sizes; defaults 10,000 each).
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{epoch, size};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use futures::StreamExt;
 use sandbox::{JournalFilter, Sandbox, SandboxHandle, SeedOrder, SeedProduct, ShopConfig};
 use secrecy::SecretString;
@@ -25,17 +29,6 @@ use shared::ports::secrets::SecretNaming;
 use shared::ports::{Clock, ManualClock, MessageQueue, StateStores, SystemClock};
 
 const SHOP: &str = "bench-shop";
-
-fn size(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|raw| raw.parse().ok())
-        .unwrap_or(default)
-}
-
-fn epoch() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default()
-}
 
 struct Bench {
     sandbox: SandboxHandle,
