@@ -4,7 +4,7 @@
 //! first applied (its echo) and re-sends nothing it sent before.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use sandbox::{Sandbox, SandboxHandle, SeedOrder, SeedProduct, ShopConfig};
@@ -14,21 +14,6 @@ const SHOP: &str = "runner-shop";
 const CLIENT_ID: &str = "runner-client";
 const CLIENT_SECRET: &str = "runner-secret-5d1e";
 
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    let binary = dir.join("epages-sync");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build -p epages-sync` (cargo test --workspace builds it)",
-        binary.display()
-    );
-    binary
-}
-
 struct Run {
     code: i32,
     stderr: String,
@@ -36,7 +21,7 @@ struct Run {
 
 /// Runs the CLI to its end; blocking, so the caller steps off the runtime's worker.
 fn cli(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
-    let mut child = Command::new(binary())
+    let mut child = Command::new(crate::support::cli_binary())
         .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::piped())

@@ -2,7 +2,6 @@
 //! embedded state directory and on moto. The embedded files belong to one process at a
 //! time, so the test seeds them, lets go, runs the CLI, and reopens them to check.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -109,7 +108,7 @@ impl Ops {
     }
 
     fn cli(&self, args: &[&str]) -> Run {
-        let mut command = Command::new(binary());
+        let mut command = Command::new(crate::support::cli_binary());
         command.arg(args[0]);
         match &self.backend.dir {
             Some(dir) if self.aws_queues.is_none() => {
@@ -180,21 +179,6 @@ impl Run {
             .map(|line| serde_json::from_str(line).expect("a JSON line"))
             .collect()
     }
-}
-
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let binary = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir")
-        .join("epages-sync");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build -p epages-sync` (cargo test --workspace builds it)",
-        binary.display()
-    );
-    binary
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -67,3 +67,20 @@ macro_rules! contracts {
 }
 
 pub(crate) use contracts;
+
+/// The built `epages-sync` binary beside this test binary (`target/<profile>/`). `cargo test
+/// --workspace` does not build it for this package; `scripts/test.sh` does, first.
+pub fn cli_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let binary = dir.join("epages-sync");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build -p epages-sync` first (scripts/test.sh does)",
+        binary.display()
+    );
+    binary
+}

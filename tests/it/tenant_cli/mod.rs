@@ -3,7 +3,6 @@
 //! (or `cargo build -p epages-sync` before a narrow run).
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use sandbox::SandboxHandle;
@@ -20,21 +19,6 @@ both! {
     verify_refreshes_an_installed_public_app_tenant => verify_public_app,
 }
 
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    let binary = dir.join("epages-sync");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build -p epages-sync` (cargo test --workspace builds it)",
-        binary.display()
-    );
-    binary
-}
-
 struct Run {
     code: i32,
     stdout: String,
@@ -42,7 +26,7 @@ struct Run {
 }
 
 fn cli(backend: &Backend, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
-    let mut command = Command::new(binary());
+    let mut command = Command::new(crate::support::cli_binary());
     command.arg("tenant");
     match (&backend.aws, &backend.dir) {
         (Some(aws), _) => {
