@@ -6,7 +6,7 @@
 #   scripts/bench/cold-start.sh              # BENCH_COLD_RUNS=7 by default
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-functions=(poll-orders apply-commands schedule-polls)
+functions=(poll-orders apply-commands schedule-polls afosto-webhook epages-webhook install-app)
 args=()
 for f in "${functions[@]}"; do args+=(-p "$f"); done
 cargo build --release "${args[@]}"

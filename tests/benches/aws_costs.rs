@@ -886,6 +886,13 @@ async fn cold_start(proxy: &Proxy, m: &mut Measured) {
     env.push(("POLL_DLQ_URL".into(), r.poll.dead_letter_url.clone()));
     env.push(("COMMAND_DLQ_URL".into(), r.commands.dead_letter_url.clone()));
     env.push(("RUST_LOG".into(), "info".into()));
+    // The webhook functions' settings (install-app refuses to start without a public app).
+    env.push((
+        "EPAGES_WEBHOOK_URL".into(),
+        "https://hooks.example/epages".into(),
+    ));
+    env.push(("PUBLIC_APP_CLIENT_ID".into(), "bench-app".into()));
+    env.push(("ALLOWED_SHOP_HOSTS".into(), "*.beyondshop.cloud".into()));
     for key in [
         "AWS_ENDPOINT_URL",
         "AWS_REGION",
@@ -905,6 +912,20 @@ async fn cold_start(proxy: &Proxy, m: &mut Measured) {
         "quantity": 1, "location": "wh-1", "observedAt": "2026-01-01T10:00:00Z"})
     .to_string();
     let scheduled = serde_json::to_string(&scheduled_event(Utc::now())).expect("event");
+    // An unsigned request: each webhook function answers it (401/400) without touching a
+    // shop, which is what the first request of a cold container costs before any real work.
+    let unsigned = |path: &str, query: &str| {
+        json!({
+            "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+            "headers": {"content-type": "application/json", "host": "hooks.example"},
+            "requestContext": {"accountId": "anonymous", "apiId": "bench", "domainName": "hooks.example",
+                "domainPrefix": "hooks", "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1", "userAgent": "bench"}, "requestId": "cold", "routeKey": "$default",
+                "stage": "$default", "time": "23/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_000_000_000u64},
+            "body": "{}", "isBase64Encoded": false
+        })
+        .to_string()
+    };
     let functions = [
         (
             "poll-orders",
@@ -923,6 +944,24 @@ async fn cold_start(proxy: &Proxy, m: &mut Measured) {
             256,
             scheduled,
             "scheduled event, no tenants",
+        ),
+        (
+            "afosto-webhook",
+            256,
+            unsigned("/", ""),
+            "unsigned webhook, refused",
+        ),
+        (
+            "epages-webhook",
+            256,
+            unsigned("/", "tenant=nobody-here"),
+            "unsigned webhook, refused",
+        ),
+        (
+            "install-app",
+            256,
+            unsigned("/", ""),
+            "callback without a signature, refused",
         ),
     ];
     println!(
