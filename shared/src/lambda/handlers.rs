@@ -61,9 +61,39 @@ pub fn deadline_of(context: &Context, now: DateTime<Utc>) -> DateTime<Utc> {
         })
 }
 
-async fn connect(sqs: &aws_sdk_sqs::Client, env: &'static str) -> Result<SqsQueue, InitError> {
-    let url = queue_url_from_env(env)?;
-    Ok(SqsQueue::connect(sqs.clone(), url).await?)
+/// What every queue- or schedule-driven function builds first in AWS: the state over
+/// DynamoDB and Secrets Manager, the system clock, and an SQS client.
+struct AwsWiring {
+    stores: crate::ports::StateStores,
+    clock: Arc<dyn Clock>,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl AwsWiring {
+    async fn from_env() -> Result<Self, InitError> {
+        let state = AwsStateConfig::from_env()?;
+        let sdk = crate::aws::load_sdk_config().await;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Ok(Self {
+            stores: state_stores(&sdk, &state, clock.clone()),
+            clock,
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+        })
+    }
+
+    /// The queue whose URL is in `env`.
+    async fn queue(&self, env: &'static str) -> Result<Arc<dyn MessageQueue>, InitError> {
+        let url = queue_url_from_env(env)?;
+        Ok(Arc::new(SqsQueue::connect(self.sqs.clone(), url).await?))
+    }
+
+    /// Shop clients that count their Beyond calls and token refreshes into `metrics`.
+    fn shop_clients(&self, metrics: &MetricsPublisher) -> Arc<ShopClients> {
+        Arc::new(
+            ShopClients::new(&self.stores, HttpSettings::default(), self.clock.clone())
+                .with_metrics(metrics.metrics().clone()),
+        )
+    }
 }
 
 /// `poll-orders`: poll requests from the (standard) poll queue; one poll per tenant.
@@ -99,29 +129,22 @@ impl PollOrders {
 
     /// The AWS wiring: DynamoDB and Secrets Manager state, SQS queues from the environment.
     pub async fn from_env() -> Result<Self, InitError> {
-        let state = AwsStateConfig::from_env()?;
         let settings = PollSettings::from_env()?;
-        let sdk = crate::aws::load_sdk_config().await;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let stores = state_stores(&sdk, &state, clock.clone());
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let order_events = connect(&sqs, "ORDER_EVENTS_QUEUE_URL").await?;
-        let poll_queue = connect(&sqs, "POLL_QUEUE_URL").await?;
-        let dead_letters = connect(&sqs, "POLL_DLQ_URL").await?;
+        let aws = AwsWiring::from_env().await?;
+        let order_events = aws.queue("ORDER_EVENTS_QUEUE_URL").await?;
+        let poll_queue = aws.queue("POLL_QUEUE_URL").await?;
+        let dead_letters = aws.queue("POLL_DLQ_URL").await?;
         let metrics = MetricsPublisher::stdout_from_env(Function::PollOrders);
-        let clients = Arc::new(
-            ShopClients::new(&stores, HttpSettings::default(), clock.clone())
-                .with_metrics(metrics.metrics().clone()),
-        );
+        let clients = aws.shop_clients(&metrics);
         let service = PollService::new(
-            stores,
+            aws.stores,
             clients,
-            Arc::new(order_events),
-            Arc::new(poll_queue),
-            clock,
+            order_events,
+            poll_queue,
+            aws.clock,
             settings,
         );
-        Ok(Self::new(service, Arc::new(dead_letters)).with_metrics(metrics))
+        Ok(Self::new(service, dead_letters).with_metrics(metrics))
     }
 
     pub fn service(&self) -> &PollService {
@@ -180,22 +203,15 @@ impl ApplyCommands {
 
     /// The AWS wiring: command results go to the order-events queue, Afosto's outbound.
     pub async fn from_env() -> Result<Self, InitError> {
-        let state = AwsStateConfig::from_env()?;
         let settings = ApplySettings::from_env()?;
-        let sdk = crate::aws::load_sdk_config().await;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let stores = state_stores(&sdk, &state, clock.clone());
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let results = connect(&sqs, "ORDER_EVENTS_QUEUE_URL").await?;
-        let dead_letters = connect(&sqs, "COMMAND_DLQ_URL").await?;
+        let aws = AwsWiring::from_env().await?;
+        let results = aws.queue("ORDER_EVENTS_QUEUE_URL").await?;
+        let dead_letters = aws.queue("COMMAND_DLQ_URL").await?;
         let metrics = MetricsPublisher::stdout_from_env(Function::ApplyCommands);
-        let clients = Arc::new(
-            ShopClients::new(&stores, HttpSettings::default(), clock.clone())
-                .with_metrics(metrics.metrics().clone()),
-        );
+        let clients = aws.shop_clients(&metrics);
         let applier =
-            CommandApplier::new(stores, clients, Arc::new(results), clock.clone(), settings);
-        Ok(Self::new(applier, Arc::new(dead_letters), clock).with_metrics(metrics))
+            CommandApplier::new(aws.stores, clients, results, aws.clock.clone(), settings);
+        Ok(Self::new(applier, dead_letters, aws.clock).with_metrics(metrics))
     }
 
     pub fn applier(&self) -> &CommandApplier {
@@ -261,16 +277,13 @@ impl SchedulePolls {
     }
 
     pub async fn from_env() -> Result<Self, InitError> {
-        let state = AwsStateConfig::from_env()?;
         let settings = ScheduleSettings::from_env()?;
-        let sdk = crate::aws::load_sdk_config().await;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let stores = state_stores(&sdk, &state, clock.clone());
-        let poll_queue = connect(&aws_sdk_sqs::Client::new(&sdk), "POLL_QUEUE_URL").await?;
+        let aws = AwsWiring::from_env().await?;
+        let poll_queue = aws.queue("POLL_QUEUE_URL").await?;
         Ok(Self::new(Scheduler::new(
-            stores.tenants,
-            Arc::new(poll_queue),
-            clock,
+            aws.stores.tenants,
+            poll_queue,
+            aws.clock,
             settings,
         ))
         .with_metrics(MetricsPublisher::stdout_from_env(Function::SchedulePolls)))
