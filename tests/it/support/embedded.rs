@@ -6,8 +6,8 @@ use std::sync::Arc;
 use shared::adapters::aws::provision::QueueSpec;
 use shared::adapters::embedded::{
     EmbeddedActivityLog, EmbeddedIdempotencyStore, EmbeddedOrderLedger, EmbeddedPollStateStore,
-    EmbeddedQueue, EmbeddedQueueConfig, EmbeddedSecretStore, EmbeddedStockMarkStore,
-    EmbeddedTenantStore, EmbeddedTokenStore, Redrive,
+    EmbeddedQueue, EmbeddedSecretStore, EmbeddedStockMarkStore, EmbeddedTenantStore,
+    EmbeddedTokenStore,
 };
 use shared::ports::activity::Retention;
 use shared::ports::{
@@ -88,24 +88,9 @@ pub async fn open_queue_pair(
     dir: &Path,
     spec: &QueueSpec,
 ) -> (Arc<EmbeddedQueue>, Arc<EmbeddedQueue>) {
-    let suffix = if spec.fifo { ".fifo" } else { "" };
-    let clock = Arc::new(SystemClock);
-    let mut dead_letter = EmbeddedQueueConfig::new(format!("{}-dlq{suffix}", spec.name));
-    dead_letter.content_based_deduplication = spec.content_based_deduplication;
-    let dead_letter = EmbeddedQueue::open(dir, dead_letter, clock.clone())
+    shared::adapters::embedded::open_queue_pair(dir, spec, Arc::new(SystemClock))
         .await
-        .expect("opens the dead-letter queue");
-    let mut source = EmbeddedQueueConfig::new(format!("{}{suffix}", spec.name));
-    source.visibility_timeout = spec.visibility_timeout;
-    source.content_based_deduplication = spec.content_based_deduplication;
-    source.redrive = Some(Redrive {
-        dead_letter: dead_letter.clone(),
-        max_receive_count: spec.max_receive_count,
-    });
-    let source = EmbeddedQueue::open(dir, source, clock)
-        .await
-        .expect("opens the queue");
-    (source, dead_letter)
+        .expect("opens the queue and its dead-letter queue")
 }
 
 pub async fn queue_pair(spec: QueueSpec) -> QueuePairFixture {

@@ -27,7 +27,7 @@ pub use tenants::EmbeddedTenantStore;
 pub use tokens::EmbeddedTokenStore;
 
 use crate::ports::activity::Retention;
-use crate::ports::{Clock, MessageQueue, StateStores, StoreError};
+use crate::ports::{Clock, StateStores, StoreError};
 
 /// Opens every embedded state store under `dir` (created if missing).
 pub async fn open_state(
@@ -69,12 +69,14 @@ pub async fn open_stage_queues(
     })
 }
 
-/// A queue and its dead-letter queue, as [`QueueSpec`](crate::adapters::aws::provision::QueueSpec) says.
-async fn open_queue_pair(
+/// A queue and its dead-letter queue under `dir`, as
+/// [`QueueSpec`](crate::adapters::aws::provision::QueueSpec) says (the same specs the AWS
+/// provisioning creates queues from).
+pub async fn open_queue_pair(
     dir: &Path,
     spec: &crate::adapters::aws::provision::QueueSpec,
     clock: Arc<dyn Clock>,
-) -> Result<(Arc<dyn MessageQueue>, Arc<dyn MessageQueue>), StoreError> {
+) -> Result<(Arc<EmbeddedQueue>, Arc<EmbeddedQueue>), StoreError> {
     let suffix = if spec.fifo { ".fifo" } else { "" };
     let mut dead_letter = EmbeddedQueueConfig::new(format!("{}-dlq{suffix}", spec.name));
     dead_letter.content_based_deduplication = spec.content_based_deduplication;
