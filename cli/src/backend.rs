@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use shared::adapters::aws::{AwsStateConfig, ConfigError, StageQueuesError};
-use shared::ports::activity::Retention;
-use shared::ports::queue::StageQueues;
-use shared::ports::secrets::SecretNaming;
-use shared::ports::{Clock, StateStores, StoreError, SystemClock};
+use aws_adapters::{AwsStateConfig, ConfigError, StageQueuesError};
+use connector::ports::activity::Retention;
+use connector::ports::queue::StageQueues;
+use connector::ports::secrets::SecretNaming;
+use connector::ports::{Clock, StateStores, StoreError, SystemClock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
@@ -77,12 +77,8 @@ pub async fn open(args: &BackendArgs) -> Result<Backend, BackendError> {
     match args.backend {
         BackendKind::Embedded => {
             create_state_dir(args).await?;
-            let stores = shared::adapters::embedded::open_state(
-                &args.state_dir,
-                Retention::default(),
-                clock.clone(),
-            )
-            .await?;
+            let stores =
+                embedded::open_state(&args.state_dir, Retention::default(), clock.clone()).await?;
             Ok(Backend {
                 stores,
                 secrets: SecretNaming::new(EMBEDDED_SECRETS_PREFIX)?,
@@ -91,8 +87,8 @@ pub async fn open(args: &BackendArgs) -> Result<Backend, BackendError> {
         }
         BackendKind::Aws => {
             let config = AwsStateConfig::from_env()?;
-            let sdk = shared::aws::load_sdk_config().await;
-            let stores = shared::adapters::aws::state_stores(&sdk, &config, clock.clone());
+            let sdk = aws_adapters::sdk::load_sdk_config().await;
+            let stores = aws_adapters::state_stores(&sdk, &config, clock.clone());
             Ok(Backend {
                 stores,
                 secrets: config.secrets.clone(),
@@ -112,12 +108,11 @@ pub async fn open_queues(
     match args.backend {
         BackendKind::Embedded => {
             create_state_dir(args).await?;
-            Ok(shared::adapters::embedded::open_stage_queues(&args.state_dir, clock).await?)
+            Ok(embedded::open_stage_queues(&args.state_dir, clock).await?)
         }
         BackendKind::Aws => {
-            let sdk = shared::aws::load_sdk_config().await;
-            let sqs = aws_sdk_sqs::Client::new(&sdk);
-            Ok(shared::adapters::aws::stage_queues_from_env(&sqs).await?)
+            let sdk = aws_adapters::sdk::load_sdk_config().await;
+            Ok(aws_adapters::stage_queues_from_env(&sdk).await?)
         }
     }
 }

@@ -4,11 +4,11 @@
 //! 10,000 tenants; the cold start of the release function binaries under an emulated Lambda
 //! Runtime API; and a cost model per tenant-month computed from those counts.
 //!
-//! Run: `scripts/tools.sh && source scripts/moto.sh && cargo bench -p epages-sync-tests --bench aws_costs`
+//! Run: `infra/tools.sh && source tests/moto/moto.sh && cargo bench -p epages-sync-tests --bench aws_costs`
 //! `BENCH_TENANTS` (default 10,000) sizes the fan-out; `BENCH_SECTIONS` picks sections
 //! (`calls,fanout,cold,cost`; default all); `BENCH_BIN_DIR` holds the release binaries
-//! for the cold start (default `target/release`; `scripts/bench/cold-start.sh` builds them);
-//! `BENCH_COLD_RUNS` (default 7) runs per function.
+//! for the cold start (default `target/release`; `tests/benches/scripts/cold-start.sh`
+//! builds them); `BENCH_COLD_RUNS` (default 7) runs per function.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -20,33 +20,31 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aws_adapters::provision::{StageResources, provision_stage};
+use aws_adapters::{AwsStateConfig, SqsQueue, state_stores};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use beyond::HttpSettings;
 use chrono::{DateTime, TimeDelta, Utc};
+use connector::auth::ShopClients;
+use connector::lambda::{
+    ApplyCommands, PollOrders, SchedulePolls, SqsEventSource, lambda_context, scheduled_event,
+};
+use connector::pipeline::apply::{ApplySettings, CommandApplier};
+use connector::pipeline::poll::{PollService, PollSettings};
+use connector::pipeline::poll_request::{PollRequest, PollTrigger};
+use connector::pipeline::schedule::{ScheduleSettings, Scheduler};
+use connector::ports::activity::Retention;
+use connector::ports::queue::OutgoingMessage;
+use connector::ports::secrets::SecretNaming;
+use connector::ports::{Clock, ManualClock, MessageQueue, StateStores, SystemClock};
+use domain::tenant::{AuthMode, LocationMapping, SecretRef, StockTarget, TenantConfig, TenantId};
 use futures::StreamExt;
 use sandbox::{JournalFilter, Sandbox, SandboxHandle, SeedOrder, SeedProduct, ShopConfig};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use shared::adapters::aws::provision::{StageResources, provision_stage};
-use shared::adapters::aws::{AwsStateConfig, SqsQueue, state_stores};
-use shared::auth::ShopClients;
-use shared::beyond::HttpSettings;
-use shared::domain::tenant::{
-    AuthMode, LocationMapping, SecretRef, StockTarget, TenantConfig, TenantId,
-};
-use shared::lambda::{
-    ApplyCommands, PollOrders, SchedulePolls, SqsEventSource, lambda_context, scheduled_event,
-};
-use shared::pipeline::apply::{ApplySettings, CommandApplier};
-use shared::pipeline::poll::{PollService, PollSettings};
-use shared::pipeline::poll_request::{PollRequest, PollTrigger};
-use shared::pipeline::schedule::{ScheduleSettings, Scheduler};
-use shared::ports::activity::Retention;
-use shared::ports::queue::OutgoingMessage;
-use shared::ports::secrets::SecretNaming;
-use shared::ports::{Clock, ManualClock, MessageQueue, StateStores, SystemClock};
 
 const SHOP: &str = "s1";
 
@@ -273,10 +271,10 @@ async fn start_proxy() -> Arc<Proxy> {
     let upstream = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(
         upstream.contains("127.0.0.1"),
-        "the bench needs moto: scripts/tools.sh && source scripts/moto.sh"
+        "the bench needs moto: infra/tools.sh && source tests/moto/moto.sh"
     );
     // reqwest is built without a TLS provider of its own; the shared crate installs ring.
-    shared::beyond::tls::install_crypto_provider();
+    beyond::tls::install_crypto_provider();
     let proxy = Arc::new(Proxy {
         upstream,
         client: reqwest::Client::builder()
@@ -310,7 +308,7 @@ struct Stage {
 }
 
 async fn stage(clock: Arc<dyn Clock>) -> Stage {
-    let sdk = shared::aws::load_sdk_config().await;
+    let sdk = aws_adapters::sdk::load_sdk_config().await;
     let name = format!("b{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let resources = provision_stage(&sdk, &name).await.expect("stage on moto");
     let config = AwsStateConfig {
@@ -588,7 +586,7 @@ async fn calls(proxy: &Proxy, m: &mut Measured) {
             o.extend(e);
         }
         let text = body.to_string();
-        let parsed = shared::contracts::command::parse_command(text.as_bytes()).expect("command");
+        let parsed = contracts::command::parse_command(text.as_bytes()).expect("command");
         OutgoingMessage::fifo(text, parsed.message_group_id(), parsed.id.to_string())
     };
     let (commands, results, mapping, applier) = (&commands, &results, &mapping, &applier);
@@ -638,7 +636,7 @@ async fn fanout(proxy: &Proxy, tenants: usize, m: &mut Measured) {
     let stage = stage(clock.clone()).await;
     let seeding = Instant::now();
     let store = stage.stores.tenants.clone();
-    // moto serialises requests (scripts/moto_server.py); 8 in flight keeps it busy
+    // moto serialises requests (tests/moto/moto_server.py); 8 in flight keeps it busy
     // without queueing many connections.
     futures::stream::iter(0..tenants)
         .map(|n| {
@@ -972,7 +970,7 @@ async fn cold_start(proxy: &Proxy, m: &mut Measured) {
         let binary = dir.join(name);
         if !binary.is_file() {
             println!(
-                "{name:<16} not measured: {} missing (scripts/bench/cold-start.sh builds it)",
+                "{name:<16} not measured: {} missing (tests/benches/scripts/cold-start.sh builds it)",
                 binary.display()
             );
             continue;

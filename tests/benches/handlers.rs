@@ -1,4 +1,4 @@
-//! The deployed handlers (`shared::lambda::{PollOrders, ApplyCommands}`) driven by the local
+//! The deployed handlers (`connector::lambda::{PollOrders, ApplyCommands}`) driven by the local
 //! SQS event source mapping, over the embedded state and queues and a zero-latency sandbox
 //! shop. Prints counts that hold on a loaded machine (Beyond API calls from the sandbox's
 //! journal, ratios to the ideal) and indicative wall-clock throughput.
@@ -8,9 +8,9 @@
 //! throughput workloads, default 400).
 //!
 //! `BENCH_INSTRUCTIONS=events:N` or `commands:N` runs only a fixed workload of N order events
-//! or N commands, for `scripts/bench/instructions.sh` under callgrind. The sandbox then runs
-//! on a thread of its own (and is seeded there), so `--separate-threads=yes` splits the
-//! connector's instructions from the emulated shop's.
+//! or N commands, for `tests/benches/scripts/instructions.sh` under callgrind. The sandbox
+//! then runs on a thread of its own (and is seeded there), so `--separate-threads=yes` splits
+//! the connector's instructions from the emulated shop's.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -19,28 +19,24 @@ use common::{drain, epoch, size};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ::embedded::{EmbeddedActivityLog, EmbeddedOrderLedger, open_stage_queues, open_state};
+use beyond::HttpSettings;
 use chrono::{DateTime, TimeDelta, Utc};
+use connector::auth::ShopClients;
+use connector::lambda::{ApplyCommands, PollOrders, SqsEventSource};
+use connector::pipeline::apply::{ApplySettings, CommandApplier};
+use connector::pipeline::poll::{PollService, PollSettings};
+use connector::pipeline::poll_request::{PollRequest, PollTrigger};
+use connector::ports::activity::{Retention, TimeRange};
+use connector::ports::order_ledger::LedgerPutOutcome;
+use connector::ports::queue::{OutgoingMessage, StageQueues};
+use connector::ports::{ActivityLog, OrderLedger, Page, PageRequest, StoreError};
+use connector::ports::{Clock, ManualClock, StateStores, SystemClock};
+use domain::activity::{ActivityEntry, EntityKind};
+use domain::tenant::{AuthMode, LocationMapping, SecretRef, StockTarget, TenantConfig, TenantId};
 use sandbox::{JournalFilter, Sandbox, SandboxHandle};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use shared::adapters::embedded::{
-    EmbeddedActivityLog, EmbeddedOrderLedger, open_stage_queues, open_state,
-};
-use shared::auth::ShopClients;
-use shared::beyond::HttpSettings;
-use shared::domain::activity::{ActivityEntry, EntityKind};
-use shared::domain::tenant::{
-    AuthMode, LocationMapping, SecretRef, StockTarget, TenantConfig, TenantId,
-};
-use shared::lambda::{ApplyCommands, PollOrders, SqsEventSource};
-use shared::pipeline::apply::{ApplySettings, CommandApplier};
-use shared::pipeline::poll::{PollService, PollSettings};
-use shared::pipeline::poll_request::{PollRequest, PollTrigger};
-use shared::ports::activity::{Retention, TimeRange};
-use shared::ports::order_ledger::LedgerPutOutcome;
-use shared::ports::queue::{OutgoingMessage, StageQueues};
-use shared::ports::{ActivityLog, OrderLedger, Page, PageRequest, StoreError};
-use shared::ports::{Clock, ManualClock, StateStores, SystemClock};
 
 const SHOP: &str = "s1";
 const PAGE: u64 = 100;
@@ -185,13 +181,13 @@ impl ShardedLedger {
     }
 }
 
-#[shared::ports::async_trait]
+#[connector::ports::async_trait]
 impl OrderLedger for ShardedLedger {
     async fn get(
         &self,
         tenant: &TenantId,
         order_id: &str,
-    ) -> Result<Option<shared::domain::order_ledger::OrderLedgerEntry>, StoreError> {
+    ) -> Result<Option<domain::order_ledger::OrderLedgerEntry>, StoreError> {
         self.shard(order_id).get(tenant, order_id).await
     }
 
@@ -199,10 +195,8 @@ impl OrderLedger for ShardedLedger {
         &self,
         tenant: &TenantId,
         order_ids: &[String],
-    ) -> Result<
-        std::collections::HashMap<String, shared::domain::order_ledger::OrderLedgerEntry>,
-        StoreError,
-    > {
+    ) -> Result<std::collections::HashMap<String, domain::order_ledger::OrderLedgerEntry>, StoreError>
+    {
         let mut all = std::collections::HashMap::new();
         for id in order_ids {
             all.extend(
@@ -231,7 +225,7 @@ impl OrderLedger for ShardedLedger {
 /// Appends round-robin over the shards; the bench never reads the log back.
 struct ShardedActivity(Vec<EmbeddedActivityLog>, std::sync::atomic::AtomicUsize);
 
-#[shared::ports::async_trait]
+#[connector::ports::async_trait]
 impl ActivityLog for ShardedActivity {
     async fn append(&self, entries: &[ActivityEntry]) -> Result<(), StoreError> {
         let n = self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -415,7 +409,7 @@ impl Env {
                 .iter()
                 .map(|body| {
                     let text = body.to_string();
-                    let command = shared::contracts::command::parse_command(text.as_bytes())
+                    let command = contracts::command::parse_command(text.as_bytes())
                         .unwrap_or_else(|e| panic!("command {body}: {e:?}"));
                     OutgoingMessage::fifo(text, command.message_group_id(), command.id.to_string())
                 })
@@ -743,7 +737,7 @@ fn main() {
         .build()
         .expect("runtime");
     println!(
-        "handlers: shared::lambda handlers via SqsEventSource; embedded backend; sandbox shop"
+        "handlers: connector::lambda handlers via SqsEventSource; embedded backend; sandbox shop"
     );
     runtime.block_on(async {
         command_calls().await;

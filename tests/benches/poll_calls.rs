@@ -2,7 +2,7 @@
 //! idle poll, 10 changed orders and a backfill, and SQS calls plus wall time of the
 //! scheduler's fan-out to 10,000 tenants. State and queues are on moto, as deployed.
 //!
-//! Run: `scripts/tools.sh && source scripts/moto.sh && cargo bench -p epages-sync-tests --bench poll_calls`
+//! Run: `infra/tools.sh && source tests/moto/moto.sh && cargo bench -p epages-sync-tests --bench poll_calls`
 //! (`BENCH_BACKFILL_ORDERS`, `BENCH_TENANTS` change the sizes; defaults 10,000 each).
 
 #[path = "common/mod.rs"]
@@ -12,21 +12,21 @@ use common::{epoch, size};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aws_adapters::provision::{QueueSpec, create_queue_pair, create_table};
+use aws_adapters::{AwsStateConfig, SqsQueue, state_stores};
+use beyond::HttpSettings;
 use chrono::TimeDelta;
+use connector::auth::ShopClients;
+use connector::pipeline::poll::{PollOutcome, PollService, PollSettings, PollStats};
+use connector::pipeline::poll_request::{PollRequest, PollTrigger};
+use connector::pipeline::schedule::{ScheduleSettings, Scheduler};
+use connector::ports::activity::Retention;
+use connector::ports::secrets::SecretNaming;
+use connector::ports::{Clock, ManualClock, MessageQueue, StateStores, SystemClock};
+use domain::tenant::{AuthMode, SecretRef, TenantConfig, TenantId};
 use futures::StreamExt;
 use sandbox::{JournalFilter, Sandbox, SandboxHandle, SeedOrder, SeedProduct, ShopConfig};
 use secrecy::SecretString;
-use shared::adapters::aws::provision::{QueueSpec, create_queue_pair, create_table};
-use shared::adapters::aws::{AwsStateConfig, SqsQueue, state_stores};
-use shared::auth::ShopClients;
-use shared::beyond::HttpSettings;
-use shared::domain::tenant::{AuthMode, SecretRef, TenantConfig, TenantId};
-use shared::pipeline::poll::{PollOutcome, PollService, PollSettings, PollStats};
-use shared::pipeline::poll_request::{PollRequest, PollTrigger};
-use shared::pipeline::schedule::{ScheduleSettings, Scheduler};
-use shared::ports::activity::Retention;
-use shared::ports::secrets::SecretNaming;
-use shared::ports::{Clock, ManualClock, MessageQueue, StateStores, SystemClock};
 
 const SHOP: &str = "bench-shop";
 
@@ -62,9 +62,9 @@ async fn queue(sdk: &aws_config::SdkConfig, spec: QueueSpec) -> Arc<dyn MessageQ
 async fn setup(page_size: u64, max_pages: u32) -> Bench {
     assert!(
         std::env::var("AWS_ENDPOINT_URL").is_ok_and(|url| url.contains("127.0.0.1")),
-        "the bench needs moto: scripts/tools.sh && source scripts/moto.sh"
+        "the bench needs moto: infra/tools.sh && source tests/moto/moto.sh"
     );
-    let sdk = shared::aws::load_sdk_config().await;
+    let sdk = aws_adapters::sdk::load_sdk_config().await;
     let sandbox = Sandbox::start("127.0.0.1:0").await.expect("sandbox");
     sandbox.clock().set(epoch());
     let clock = Arc::new(ManualClock::new(epoch()));

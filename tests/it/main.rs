@@ -13,6 +13,7 @@ mod pipeline_poll;
 mod ports;
 mod properties;
 mod sandbox;
+mod sqs_batch;
 mod support;
 mod template;
 mod tenant_cli;

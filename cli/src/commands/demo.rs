@@ -16,15 +16,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use beyond::{HttpSettings, RetryPolicy};
 use clap::Args;
+use connector::pipeline::poll::PollSettings;
+use connector::pipeline::schedule::ScheduleSettings;
+use connector::ports::StoreError;
+use domain::tenant::{AuthMode, LocationMapping, StockTarget, TenantConfig, TenantId};
 use indicatif::{ProgressBar, ProgressStyle};
 use sandbox::{Sandbox, SandboxError, SandboxHandle};
 use secrecy::SecretString;
-use shared::beyond::{HttpSettings, RetryPolicy};
-use shared::domain::tenant::{AuthMode, LocationMapping, StockTarget, TenantConfig, TenantId};
-use shared::pipeline::poll::PollSettings;
-use shared::pipeline::schedule::ScheduleSettings;
-use shared::ports::StoreError;
 
 use crate::local::{LocalRuntime, Pumps, RuntimeError, RuntimeSettings, Shutdown};
 use afosto::{Afosto, AfostoError};

@@ -2,7 +2,7 @@
 //! and command queues.
 //!
 //! Looking never consumes: messages are received with a short visibility timeout and made
-//! visible again at once (`shared::ports::queue::peek`). Receiving raises a message's
+//! visible again at once (`connector::ports::queue::peek`). Receiving raises a message's
 //! receive count; the dead-letter queues have no redrive of their own, so that is harmless.
 //!
 //! Replay moves messages back to their source queue (send, then delete). On the FIFO
@@ -23,12 +23,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
-use serde::Serialize;
-use shared::pipeline::sqs_batch::dead_letter_attributes;
-use shared::ports::queue::{
+use connector::pipeline::sqs_batch::dead_letter_attributes;
+use connector::ports::queue::{
     self, ReceivedMessage, ReplayOneOutcome, ReplayReport, StageQueues, sort_dead_letters,
 };
-use shared::ports::{MessageQueue, StoreError};
+use connector::ports::{MessageQueue, StoreError};
+use serde::Serialize;
 
 use crate::backend::{self, BackendArgs, BackendError};
 use crate::output;
@@ -215,7 +215,7 @@ fn selected(queues: &StageQueues, only: Option<QueueName>) -> Vec<Pair> {
 pub async fn run(args: DlqArgs) -> Result<(), DlqError> {
     // Peeking changes visibility too, so every dlq command holds the embedded state dir.
     let _lock = backend::lock_state_dir(&args.backend)?;
-    let clock: Arc<dyn shared::ports::Clock> = Arc::new(shared::ports::SystemClock);
+    let clock: Arc<dyn connector::ports::Clock> = Arc::new(connector::ports::SystemClock);
     let queues = backend::open_queues(&args.backend, clock.clone()).await?;
     let now = clock.now();
     let json = args.json;

@@ -15,10 +15,10 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use clap::Args;
-use shared::domain::activity::{ActivityEntry, ActivityOutcome, Direction, EntityKind};
-use shared::domain::tenant::{InvalidTenantId, TenantId};
-use shared::ports::activity::TimeRange;
-use shared::ports::{ActivityLog, PageRequest, StoreError};
+use connector::ports::activity::TimeRange;
+use connector::ports::{ActivityLog, PageRequest, StoreError};
+use domain::activity::{ActivityEntry, ActivityOutcome, Direction, EntityKind};
+use domain::tenant::{InvalidTenantId, TenantId};
 
 use crate::backend::{self, BackendArgs, BackendError};
 use crate::output;
@@ -249,7 +249,7 @@ async fn order_ids_for_number(
 }
 
 fn page_size(limit: usize) -> u32 {
-    limit.clamp(1, shared::ports::paging::MAX_PAGE as usize) as u32
+    limit.clamp(1, connector::ports::paging::MAX_PAGE as usize) as u32
 }
 
 fn human(entries: &[ActivityEntry]) -> String {

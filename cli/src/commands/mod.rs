@@ -10,4 +10,4 @@ pub mod status;
 pub mod tenant;
 
 /// An error with its chain of causes, one per `: `.
-pub use shared::error_chain::error_chain as report;
+pub use connector::error_chain::error_chain as report;

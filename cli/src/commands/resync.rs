@@ -1,5 +1,5 @@
 //! `epages-sync resync --tenant T --since DATE [--force]`: asks the poller to re-read a
-//! tenant's orders updated since DATE (see `shared::pipeline::poll::resync`).
+//! tenant's orders updated since DATE (see `connector::pipeline::poll::resync`).
 //!
 //! Backend (`crate::backend`): `--backend aws` uses the deployment's environment, plus
 //! `POLL_QUEUE_URL`; `embedded` (the default) the state directory of local runs, whose poll
@@ -7,13 +7,13 @@
 
 use std::sync::Arc;
 
+use aws_adapters::{StageQueuesError, queue_from_env};
 use clap::Args;
-use shared::adapters::aws::{ConfigError, SqsQueue, queue_url_from_env};
-use shared::adapters::embedded::{EmbeddedQueue, EmbeddedQueueConfig};
-use shared::domain::tenant::TenantId;
-use shared::pipeline::poll::resync::{ResyncError, parse_since, request_resync};
-use shared::pipeline::poll_request::PollTrigger;
-use shared::ports::{MessageQueue, StoreError};
+use connector::pipeline::poll::resync::{ResyncError, parse_since, request_resync};
+use connector::pipeline::poll_request::PollTrigger;
+use connector::ports::{MessageQueue, StoreError};
+use domain::tenant::TenantId;
+use embedded::{EmbeddedQueue, EmbeddedQueueConfig};
 
 use crate::backend::{self, BackendArgs, BackendError, BackendKind};
 
@@ -36,8 +36,8 @@ pub struct ResyncArgs {
 pub enum ResyncCommandError {
     #[error(transparent)]
     Resync(#[from] ResyncError),
-    #[error("configuration")]
-    Config(#[from] ConfigError),
+    #[error("opening the poll queue")]
+    Queue(#[from] StageQueuesError),
     #[error("opening the poll queue")]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -60,9 +60,8 @@ pub async fn run(args: ResyncArgs) -> Result<(), ResyncCommandError> {
             .await?
         }
         BackendKind::Aws => {
-            let poll_url = queue_url_from_env("POLL_QUEUE_URL")?;
-            let sdk = shared::aws::load_sdk_config().await;
-            Arc::new(SqsQueue::connect(aws_sdk_sqs::Client::new(&sdk), poll_url).await?)
+            let sdk = aws_adapters::sdk::load_sdk_config().await;
+            Arc::new(queue_from_env(&sdk, "POLL_QUEUE_URL").await?)
         }
     };
     let request = request_resync(

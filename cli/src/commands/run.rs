@@ -11,11 +11,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use beyond::HttpSettings;
 use clap::Args;
-use shared::beyond::HttpSettings;
-use shared::pipeline::apply::ApplySettings;
-use shared::pipeline::poll::{PollSettings, PollSettingsError};
-use shared::pipeline::schedule::{ScheduleSettings, ScheduleSettingsError};
+use connector::config::ConfigError;
+use connector::pipeline::apply::ApplySettings;
+use connector::pipeline::poll::PollSettings;
+use connector::pipeline::schedule::ScheduleSettings;
 
 use crate::local::{LocalRuntime, PumpError, Pumps, RuntimeError, RuntimeSettings, Shutdown};
 use input::{CommandSource, InputError};
@@ -85,12 +86,8 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("poll settings")]
-    PollSettings(#[from] PollSettingsError),
-    #[error("schedule settings")]
-    ScheduleSettings(#[from] ScheduleSettingsError),
-    #[error("command settings")]
-    ApplySettings(#[source] shared::adapters::aws::ConfigError),
+    #[error("configuration")]
+    Config(#[from] ConfigError),
     #[error("starting the local runtime")]
     Runtime(#[from] RuntimeError),
     #[error("running the handlers")]
@@ -114,7 +111,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let settings = RuntimeSettings {
         poll: PollSettings::from_env()?,
         schedule,
-        apply: ApplySettings::from_env().map_err(RunError::ApplySettings)?,
+        apply: ApplySettings::from_env()?,
         http: HttpSettings::default(),
     };
     let runtime = Arc::new(LocalRuntime::open(&args.state_dir, settings).await?);

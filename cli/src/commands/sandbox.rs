@@ -17,7 +17,7 @@ pub struct SandboxArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
-    /// Seed file (JSON, see sandbox/README.md); the built-in demo seed when absent.
+    /// Seed file (JSON, see shared/sandbox/README.md); the built-in demo seed when absent.
     #[arg(long)]
     pub seed: Option<PathBuf>,
     /// Allow a non-loopback listen address (the admin API is unauthenticated).

@@ -11,12 +11,12 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::Args;
+use connector::ports::activity::TimeRange;
+use connector::ports::{PageRequest, StateStores, StoreError};
+use domain::activity::{ActivityOutcome, Direction};
+use domain::poll_state::PollCursor;
+use domain::tenant::{FlowSwitches, InvalidTenantId, TenantConfig, TenantId};
 use serde::Serialize;
-use shared::domain::activity::{ActivityOutcome, Direction};
-use shared::domain::poll_state::PollCursor;
-use shared::domain::tenant::{FlowSwitches, InvalidTenantId, TenantConfig, TenantId};
-use shared::ports::activity::TimeRange;
-use shared::ports::{PageRequest, StateStores, StoreError};
 
 use crate::backend::{self, BackendArgs, BackendError};
 use crate::output;

@@ -7,16 +7,16 @@
 use std::io::Read;
 use std::process::ExitCode;
 
+use beyond::HttpSettings;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
-use secrecy::SecretString;
-use shared::auth::{ShopClients, check_scopes};
-use shared::beyond::HttpSettings;
-use shared::domain::tenant::{
+use connector::auth::{ShopClients, check_scopes};
+use connector::ports::PageRequest;
+use connector::ports::tenants::{CreateOutcome, DeleteOutcome, UpdateOutcome};
+use domain::tenant::{
     AuthMode, LocationMapping, PaymentStatusFilter, StockTarget, TenantConfig, TenantId,
 };
-use shared::ports::PageRequest;
-use shared::ports::tenants::{CreateOutcome, DeleteOutcome, UpdateOutcome};
+use secrecy::SecretString;
 use url::Url;
 
 use crate::backend::{self, BackendArgs};
@@ -262,7 +262,7 @@ pub async fn run(args: TenantArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn get(stores: &shared::ports::StateStores, raw: &str) -> Result<TenantConfig, Failure> {
+async fn get(stores: &connector::ports::StateStores, raw: &str) -> Result<TenantConfig, Failure> {
     let id = tenant_id(raw)?;
     stores
         .tenants
@@ -272,7 +272,7 @@ async fn get(stores: &shared::ports::StateStores, raw: &str) -> Result<TenantCon
 }
 
 async fn set_paused(
-    stores: &shared::ports::StateStores,
+    stores: &connector::ports::StateStores,
     raw: &str,
     paused: bool,
     now: DateTime<Utc>,
@@ -301,7 +301,7 @@ async fn set_paused(
 fn build_config(
     add: &AddArgs,
     id: &TenantId,
-    naming: &shared::ports::secrets::SecretNaming,
+    naming: &connector::ports::secrets::SecretNaming,
 ) -> Result<TenantConfig, Failure> {
     let api_url = match (&add.store, &add.api_url) {
         (Some(store), _) => {

@@ -3,9 +3,9 @@
 //! then sent to the FIFO queue with the command's message group id and its `id` as the
 //! deduplication id (docs/COMMANDS.md, Transport).
 
-use shared::contracts::command::{Command, CommandError, parse_command};
-use shared::ports::queue::OutgoingMessage;
-use shared::ports::{MessageQueue, StoreError};
+use connector::ports::queue::OutgoingMessage;
+use connector::ports::{MessageQueue, StoreError};
+use contracts::command::{Command, CommandError, parse_command};
 
 /// A command ready to send.
 pub struct Prepared {

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use shared::contracts::command_result::CommandResult;
-use shared::contracts::order_event::OrderEvent;
-use shared::ports::queue::ReceivedMessage;
-use shared::ports::{MessageQueue, StoreError};
+use connector::ports::queue::ReceivedMessage;
+use connector::ports::{MessageQueue, StoreError};
+use contracts::command_result::CommandResult;
+use contracts::order_event::OrderEvent;
 
 /// One outbound message, read.
 #[derive(Debug)]

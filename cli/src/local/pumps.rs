@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use lambda_runtime::LambdaEvent;
-use shared::lambda::{
+use connector::lambda::{
     MappingReport, ScheduleSummary, SqsEventSource, lambda_context, scheduled_event,
 };
-use shared::ports::StoreError;
+use connector::ports::StoreError;
+use lambda_runtime::LambdaEvent;
 use tokio::sync::watch;
 
 use super::runtime::LocalRuntime;

@@ -4,16 +4,16 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use shared::auth::ShopClients;
-use shared::beyond::HttpSettings;
-use shared::lambda::{ApplyCommands, PollOrders, SchedulePolls};
-use shared::metrics::{DiscardSink, EmfSettings, Function, Metrics, MetricsPublisher};
-use shared::pipeline::apply::{ApplySettings, CommandApplier};
-use shared::pipeline::poll::{PollService, PollSettings};
-use shared::pipeline::schedule::{ScheduleSettings, Scheduler};
-use shared::ports::StateStores;
-use shared::ports::queue::StageQueues;
-use shared::ports::secrets::SecretNaming;
+use beyond::HttpSettings;
+use connector::auth::ShopClients;
+use connector::lambda::{ApplyCommands, PollOrders, SchedulePolls};
+use connector::metrics::{DiscardSink, EmfSettings, Function, Metrics, MetricsPublisher};
+use connector::pipeline::apply::{ApplySettings, CommandApplier};
+use connector::pipeline::poll::{PollService, PollSettings};
+use connector::pipeline::schedule::{ScheduleSettings, Scheduler};
+use connector::ports::StateStores;
+use connector::ports::queue::StageQueues;
+use connector::ports::secrets::SecretNaming;
 
 use crate::backend::{self, BackendArgs, BackendError, BackendKind};
 

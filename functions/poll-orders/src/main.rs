@@ -1,16 +1,13 @@
-//! Lambda behind the poll queue (`ReportBatchItemFailures`): wiring only; the handler is
-//! `shared::lambda::PollOrders`, the poller `shared::pipeline::poll`.
+//! Lambda behind the poll queue (`ReportBatchItemFailures`): wiring only. The handler is `connector::lambda::PollOrders`,
+//! built from the environment by `epages_sync_aws::lambda::FromEnv`.
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use shared::lambda::PollOrders;
-use shared::ports::queue::SqsEvent;
+use aws_adapters::lambda::FromEnv;
+use connector::lambda::PollOrders;
+use lambda_runtime::{Error, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let handler = &PollOrders::from_env().await?;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        handler.handle(event)
-    }))
-    .await
+    lambda_runtime::run(service_fn(move |event| handler.handle(event))).await
 }

@@ -1,16 +1,13 @@
-//! Lambda on the EventBridge schedule (`rate(5 minutes)`): wiring only; the handler is
-//! `shared::lambda::SchedulePolls`, the fan-out `shared::pipeline::schedule`.
+//! Lambda on the 5-minute EventBridge schedule: wiring only. The handler is `connector::lambda::SchedulePolls`,
+//! built from the environment by `epages_sync_aws::lambda::FromEnv`.
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use shared::lambda::SchedulePolls;
+use aws_adapters::lambda::FromEnv;
+use connector::lambda::SchedulePolls;
+use lambda_runtime::{Error, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let handler = &SchedulePolls::from_env().await?;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| handler.handle(event),
-    ))
-    .await
+    lambda_runtime::run(service_fn(move |event| handler.handle(event))).await
 }

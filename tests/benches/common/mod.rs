@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use shared::ports::MessageQueue;
+use connector::ports::MessageQueue;
 
 /// A size from the environment (`BENCH_*`), or `default`.
 pub fn size(name: &str, default: usize) -> usize {

@@ -4,18 +4,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_adapters::provision::QueueSpec;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
-use sandbox::SandboxHandle;
-use secrecy::SecretString;
-use shared::adapters::aws::provision::QueueSpec;
-use shared::auth::ShopClients;
-use shared::domain::tenant::{AuthMode, TenantId};
-use shared::epages_webhook::{
+use connector::auth::ShopClients;
+use connector::epages_webhook::{
     Outcome, WebhookConfig, WebhookDelivery, WebhookReceiver, callback_uri, sign, signer_secret_ref,
 };
-use shared::install::{HostPolicy, InstallConfig, Installer, install_signature, tenant_id_for};
-use shared::pipeline::poll_request::{PollRequest, PollTrigger};
-use shared::ports::{Clock, MessageQueue};
+use connector::install::{HostPolicy, InstallConfig, Installer, install_signature, tenant_id_for};
+use connector::pipeline::poll_request::{PollRequest, PollTrigger};
+use connector::ports::{Clock, MessageQueue};
+use domain::tenant::{AuthMode, TenantId};
+use sandbox::SandboxHandle;
+use secrecy::SecretString;
 
 use super::support::{
     Backend, CLIENT_ID, CLIENT_SECRET, Kind, SHOP, both, fast_http, sandbox_with_shop,
@@ -220,7 +220,7 @@ async fn install_and_reinstall(kind: Kind) {
     let mut changed = tenant.clone();
     changed.flows.stock = false;
     changed.include_test_orders = true;
-    let shared::ports::tenants::UpdateOutcome::Updated(changed) = h
+    let connector::ports::tenants::UpdateOutcome::Updated(changed) = h
         .backend
         .stores
         .tenants
@@ -460,7 +460,7 @@ async fn signed(h: &Harness, tenant: &TenantId, event: &str, body: &str) -> Webh
         .get(&signer_secret_ref(&h.backend.naming, tenant))
         .await
         .expect("reads")
-        .and_then(|s| shared::epages_webhook::StoredSigner::from_secret(&s))
+        .and_then(|s| connector::epages_webhook::StoredSigner::from_secret(&s))
         .expect("signer stored");
     let uri = callback_uri(&h.receiver.config.webhook_url, tenant);
     WebhookDelivery {

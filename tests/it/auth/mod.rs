@@ -6,4 +6,4 @@ mod shop_clients;
 pub mod support;
 
 /// An error with its chain of causes, `: `-joined.
-pub use shared::error_chain::error_chain as report;
+pub use connector::error_chain::error_chain as report;

@@ -4,10 +4,10 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use connector::auth::ShopClients;
+use connector::epages_webhook::{StoredSigner, signer_secret_ref};
+use domain::tenant::AuthMode;
 use secrecy::{ExposeSecret, SecretString};
-use shared::auth::ShopClients;
-use shared::domain::tenant::AuthMode;
-use shared::epages_webhook::{StoredSigner, signer_secret_ref};
 
 use super::install::{callback_query, function_url_request, harness, shop_tenant};
 use super::support::{CLIENT_SECRET, Kind, expire_tokens, fast_http, tenant};

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
+use beyond::ErrorClass;
+use connector::auth::ShopClients;
+use connector::ports::activity::TimeRange;
+use connector::ports::{Clock, PageRequest};
+use domain::activity::ActivityOutcome;
+use domain::tenant::AuthMode;
+use domain::tokens::TenantTokens;
 use secrecy::{ExposeSecret, SecretString};
-use shared::auth::ShopClients;
-use shared::beyond::ErrorClass;
-use shared::domain::activity::ActivityOutcome;
-use shared::domain::tenant::AuthMode;
-use shared::domain::tokens::TenantTokens;
-use shared::ports::activity::TimeRange;
-use shared::ports::{Clock, PageRequest};
 
 use super::support::{
     Backend, Kind, both, expire_tokens, fast_http, install_tokens, sandbox_with_shop, tenant,

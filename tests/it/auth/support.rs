@@ -5,17 +5,17 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_adapters::AwsStateConfig;
+use beyond::{BeyondHttp, HttpSettings, RetryPolicy, TokenEndpoint};
 use chrono::{TimeDelta, Utc};
+use connector::ports::activity::Retention;
+use connector::ports::secrets::SecretNaming;
+use connector::ports::tokens::TokenPutOutcome;
+use connector::ports::{Clock, ManualClock, StateStores};
+use domain::tenant::{AuthMode, TenantConfig, TenantId};
+use domain::tokens::TenantTokens;
 use sandbox::{JournalFilter, Sandbox, SandboxHandle, ShopConfig};
 use secrecy::SecretString;
-use shared::adapters::aws::AwsStateConfig;
-use shared::beyond::{BeyondHttp, HttpSettings, RetryPolicy, TokenEndpoint};
-use shared::domain::tenant::{AuthMode, TenantConfig, TenantId};
-use shared::domain::tokens::TenantTokens;
-use shared::ports::activity::Retention;
-use shared::ports::secrets::SecretNaming;
-use shared::ports::tokens::TokenPutOutcome;
-use shared::ports::{Clock, ManualClock, StateStores};
 
 use crate::support::{aws as aws_support, embedded as embedded_support, unique_tenant};
 
@@ -48,13 +48,9 @@ impl Backend {
         match kind {
             Kind::Embedded => {
                 let dir = embedded_support::state_dir();
-                let stores = shared::adapters::embedded::open_state(
-                    dir.path(),
-                    Retention::default(),
-                    dyn_clock,
-                )
-                .await
-                .expect("embedded state opens");
+                let stores = ::embedded::open_state(dir.path(), Retention::default(), dyn_clock)
+                    .await
+                    .expect("embedded state opens");
                 Self {
                     stores,
                     naming: SecretNaming::new("epages-sync/test").expect("valid prefix"),
@@ -79,7 +75,7 @@ impl Backend {
                     // No caching across the test's own writes.
                     secrets_cache_ttl: Duration::ZERO,
                 };
-                let stores = shared::adapters::aws::state_stores(&sdk, &config, dyn_clock);
+                let stores = aws_adapters::state_stores(&sdk, &config, dyn_clock);
                 let config = config.clone();
                 Self {
                     stores,

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
+use beyond::model::{
+    CreateCancelProcess, CreatePickupProcess, CreateProduct, CreateShippingProcess, ProcessLineItem,
+};
+use beyond::{BeyondClient, BeyondError, ClientConfig, ErrorClass, StaticToken};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::json;
-use shared::beyond::model::{
-    CreateCancelProcess, CreatePickupProcess, CreateProduct, CreateShippingProcess, ProcessLineItem,
-};
-use shared::beyond::{BeyondClient, BeyondError, ClientConfig, ErrorClass, StaticToken};
 use uuid::Uuid;
 
 use super::support::{
@@ -264,9 +264,9 @@ async fn token_endpoint_failures_never_reveal_the_grant() {
     drop(listener);
     let mut settings = fast_settings();
     settings.retry.max_attempts = 1;
-    let http = shared::beyond::BeyondHttp::new(&settings).unwrap();
+    let http = beyond::BeyondHttp::new(&settings).unwrap();
     let url = url::Url::parse(&format!("http://127.0.0.1:{port}/api/oauth/token")).unwrap();
-    let endpoint = shared::beyond::TokenEndpoint::new(
+    let endpoint = beyond::TokenEndpoint::new(
         http,
         url,
         CLIENT_ID,

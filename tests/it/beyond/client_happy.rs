@@ -1,8 +1,6 @@
 //! Every client operation against the sandbox, on the happy path.
 
-use secrecy::{ExposeSecret, SecretString};
-use serde_json::json;
-use shared::beyond::model::{
+use beyond::model::{
     AvailabilityState, CommentBody, CreateCancelProcess, CreateOrder, CreatePickupProcess,
     CreateProduct, CreateReturnProcess, CreateShippingProcess, CreateSubscription,
     EnableStockManagement, MarkPaid, MarkPaidDetails, MarkPickedUp, MarkShipped,
@@ -10,7 +8,9 @@ use shared::beyond::model::{
     PickupProcessStatus, ProcessLineItem, ReturnLineItem, ReturnLineItemStatus,
     ShippingProcessStatus, WebhookEventType,
 };
-use shared::beyond::{BeyondClient, OrderQuery, PageRequest, Sort, TokenEndpoint};
+use beyond::{BeyondClient, OrderQuery, PageRequest, Sort, TokenEndpoint};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
 
 use super::support::{CLIENT_ID, CLIENT_SECRET, Fixture, SHOP, statuses};
 

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use beyond::model::{CreateShippingProcess, MarkShipped, ProcessLineItem};
+use beyond::{BeyondClient, BeyondError, ClientConfig, ErrorClass, StaticToken};
 use sandbox::{FaultKind, Outcome};
 use secrecy::SecretString;
-use shared::beyond::model::{CreateShippingProcess, MarkShipped, ProcessLineItem};
-use shared::beyond::{BeyondClient, BeyondError, ClientConfig, ErrorClass, StaticToken};
 use uuid::Uuid;
 
 use super::support::{Fixture, fast_settings, statuses};
@@ -16,7 +16,7 @@ use super::support::{Fixture, fast_settings, statuses};
 const SHIPPINGS: &str = "/orders/*/processes/shippings";
 const ONE_ORDER: &str = "/orders/*";
 
-fn short_timeout() -> shared::beyond::HttpSettings {
+fn short_timeout() -> beyond::HttpSettings {
     let mut settings = fast_settings();
     settings.request_timeout = Duration::from_millis(500);
     settings

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use beyond::{BeyondClient, ClientConfig, HttpSettings, RetryPolicy};
 use sandbox::{FaultKind, FaultSpec, JournalEntry, JournalFilter, Sandbox, SandboxHandle};
 use secrecy::SecretString;
-use shared::beyond::{BeyondClient, ClientConfig, HttpSettings, RetryPolicy};
 use uuid::Uuid;
 
 pub const SHOP: &str = "s1";

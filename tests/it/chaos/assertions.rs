@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use shared::contracts::command_result::ResultOutcome;
-use shared::contracts::order_event::OrderEvent;
+use contracts::command_result::ResultOutcome;
+use contracts::order_event::OrderEvent;
 use uuid::Uuid;
 
 use super::model::{Buckets, ExpectedEvent, Order, Outcome, PickupStatus, ShipStatus};
@@ -225,7 +225,7 @@ fn brief(events: &[ExpectedEvent]) -> String {
 }
 
 fn as_expected(event: &OrderEvent) -> ExpectedEvent {
-    let quantities = |lines: &[shared::contracts::order_event::LineQuantity]| {
+    let quantities = |lines: &[contracts::order_event::LineQuantity]| {
         lines
             .iter()
             .map(|l| (l.line_item_id, vec![l.quantity, l.cumulative_quantity]))

@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use connector::pipeline::apply::StepHook;
+use connector::pipeline::poll::{PollHooks, PollStep};
+use domain::tenant::TenantId;
 use sandbox::{FaultKind, FaultSpec, SandboxHandle};
-use shared::domain::tenant::TenantId;
-use shared::pipeline::apply::StepHook;
-use shared::pipeline::poll::{PollHooks, PollStep};
 
 /// The client's request timeout; the "timeout" fault delays a request well past it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_millis(250);

@@ -1,5 +1,5 @@
 //! The test's own model of every order and stock level, written from the contracts
-//! (docs/COMMANDS.md, docs/ORDER-EVENTS.md, sandbox/README.md) and not from the connector's
+//! (docs/COMMANDS.md, docs/ORDER-EVENTS.md, shared/sandbox/README.md) and not from the connector's
 //! code: what each merchant action and each Afosto command does to an order's pieces, and
 //! which order events a poll after each round must produce, with their deterministic ids.
 
@@ -311,7 +311,7 @@ impl Order {
         }
     }
 
-    // ---- what ePages shows, as sandbox/README.md derives it ---------------------------
+    // ---- what ePages shows, as shared/sandbox/README.md derives it --------------------
 
     pub fn shipping_status(&self) -> &'static str {
         let sum = self.lines.iter().fold(Buckets::default(), |a, l| {

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use connector::ports::queue::OutgoingMessage;
 use serde_json::{Value, json};
-use shared::ports::queue::OutgoingMessage;
 use uuid::Uuid;
 
 use super::model::{Order, Outcome, Stock};
@@ -321,7 +321,7 @@ impl Workload {
     /// Sends `body` (and maybe copies of it); returns the commands it counts as.
     fn send(&mut self, shop: usize, body: Value, outcome: Outcome, out: &mut Vec<OutgoingMessage>) {
         let text = body.to_string();
-        let command = shared::contracts::command::parse_command(text.as_bytes())
+        let command = contracts::command::parse_command(text.as_bytes())
             .unwrap_or_else(|e| panic!("the workload writes valid commands: {e}: {text}"));
         let id = command.id.to_string();
         let group = command.message_group_id();
@@ -564,7 +564,7 @@ impl Workload {
         out: &mut Vec<OutgoingMessage>,
     ) {
         let text = body.to_string();
-        let command = shared::contracts::command::parse_command(text.as_bytes())
+        let command = contracts::command::parse_command(text.as_bytes())
             .unwrap_or_else(|e| panic!("a valid command: {e}"));
         let id = command.id.to_string();
         assert!(

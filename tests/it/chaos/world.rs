@@ -8,25 +8,23 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ::embedded::{open_stage_queues, open_state};
+use beyond::{HttpSettings, RetryPolicy};
 use chrono::{DateTime, TimeDelta, Utc};
+use connector::auth::ShopClients;
+use connector::lambda::{ApplyCommands, PollOrders, SchedulePolls, SqsEventSource};
+use connector::pipeline::apply::{ApplySettings, CommandApplier};
+use connector::pipeline::poll::{PollService, PollSettings};
+use connector::pipeline::poll_request::{PollRequest, PollTrigger};
+use connector::pipeline::schedule::{ScheduleSettings, Scheduler};
+use connector::ports::activity::Retention;
+use connector::ports::queue::{OutgoingMessage, StageQueues};
+use connector::ports::{Clock, ManualClock, MessageQueue, StateStores, SystemClock};
+use contracts::command_result::CommandResult;
+use contracts::order_event::OrderEvent;
+use domain::tenant::{AuthMode, LocationMapping, SecretRef, StockTarget, TenantConfig, TenantId};
 use sandbox::{Sandbox, SandboxHandle, SeedProduct};
 use secrecy::SecretString;
-use shared::adapters::embedded::{open_stage_queues, open_state};
-use shared::auth::ShopClients;
-use shared::beyond::{HttpSettings, RetryPolicy};
-use shared::contracts::command_result::CommandResult;
-use shared::contracts::order_event::OrderEvent;
-use shared::domain::tenant::{
-    AuthMode, LocationMapping, SecretRef, StockTarget, TenantConfig, TenantId,
-};
-use shared::lambda::{ApplyCommands, PollOrders, SchedulePolls, SqsEventSource};
-use shared::pipeline::apply::{ApplySettings, CommandApplier};
-use shared::pipeline::poll::{PollService, PollSettings};
-use shared::pipeline::poll_request::{PollRequest, PollTrigger};
-use shared::pipeline::schedule::{ScheduleSettings, Scheduler};
-use shared::ports::activity::Retention;
-use shared::ports::queue::{OutgoingMessage, StageQueues};
-use shared::ports::{Clock, ManualClock, MessageQueue, StateStores, SystemClock};
 
 use super::faults::{Crashes, REQUEST_TIMEOUT};
 use super::workload::{
@@ -237,9 +235,9 @@ impl World {
 
     /// The scheduler's round, then the same request again for some tenants.
     pub async fn schedule(&self, duplicates: &[usize]) -> usize {
-        let event = shared::lambda::scheduled_event(self.clock.now());
+        let event = connector::lambda::scheduled_event(self.clock.now());
         let context =
-            shared::lambda::lambda_context("schedule", Utc::now() + TimeDelta::seconds(60));
+            connector::lambda::lambda_context("schedule", Utc::now() + TimeDelta::seconds(60));
         let summary = self
             .schedule
             .handle(lambda_runtime::LambdaEvent::new(event, context))
@@ -330,7 +328,7 @@ impl World {
                         let mut stats = self.lock_stats();
                         for body in failed {
                             if let Some(identity) =
-                                shared::contracts::command::peek_identity(body.as_bytes())
+                                contracts::command::peek_identity(body.as_bytes())
                             {
                                 stats.retried_commands.insert(identity.id.to_string());
                             }
@@ -435,7 +433,7 @@ impl World {
             for message in batch {
                 let reason = message
                     .attributes
-                    .get(shared::pipeline::sqs_batch::dead_letter_attributes::REASON)
+                    .get(connector::pipeline::sqs_batch::dead_letter_attributes::REASON)
                     .cloned()
                     .unwrap_or_default();
                 letters.push((message.body.clone(), reason));

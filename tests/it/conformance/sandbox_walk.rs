@@ -126,7 +126,7 @@ async fn every_used_operation_of_the_sandbox_conforms_to_the_spec() {
     let sandbox = Sandbox::start("127.0.0.1:0").await.expect("sandbox starts");
     let report = sandbox.seed_json(SEED).expect("seed applies");
     let api_url = sandbox.shop_api_url("conformance");
-    shared::beyond::tls::install_crypto_provider();
+    beyond::tls::install_crypto_provider();
     let http = reqwest::Client::new();
 
     let token_response = http

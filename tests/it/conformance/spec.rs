@@ -1,4 +1,4 @@
-//! The official Beyond spec (`../shared/reference/beyond-openapi.yaml`) as a test oracle.
+//! The official Beyond spec (`tests/fixtures/beyond-openapi.yaml`, vendored) as a test oracle.
 //!
 //! Two checks per response:
 //! - **types**: the body validates against the operation's response schema. The spec's
@@ -24,10 +24,7 @@ pub struct Operation {
 pub fn spec() -> &'static Value {
     static SPEC: OnceLock<Value> = OnceLock::new();
     SPEC.get_or_init(|| {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/reference/beyond-openapi.yaml"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/beyond-openapi.yaml");
         let text = std::fs::read_to_string(path)
             .unwrap_or_else(|error| panic!("cannot read the Beyond spec at {path}: {error}"));
         serde_norway::from_str(&text)

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_adapters::provision::QueueSpec;
 use chrono::TimeDelta;
-use shared::adapters::aws::provision::QueueSpec;
-use shared::auth::ShopClients;
-use shared::contracts::order_event::OrderEvent;
-use shared::pipeline::poll::{PollOutcome, PollService, PollSettings};
-use shared::pipeline::poll_request::PollTrigger;
+use connector::auth::ShopClients;
+use connector::pipeline::poll::{PollOutcome, PollService, PollSettings};
+use connector::pipeline::poll_request::PollTrigger;
+use contracts::order_event::OrderEvent;
 
 use crate::auth::install::{harness, install, receive_polls};
 use crate::auth::support::{Kind, SHOP, both, fast_http};

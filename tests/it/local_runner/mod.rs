@@ -205,7 +205,7 @@ async fn run_once_applies_stdin_commands_and_writes_events_and_results() {
     let order = sandbox.order(SHOP, *paid_id).expect("the order");
     assert_eq!(
         order.shipping_status,
-        Some(shared::beyond::model::OrderShippingStatus::Shipped)
+        Some(beyond::model::OrderShippingStatus::Shipped)
     );
     let tracked = sandbox
         .core()

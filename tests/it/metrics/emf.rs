@@ -1,11 +1,11 @@
 //! The renderer against the EMF specification, for every function and metric.
 
-use serde_json::Value;
-use shared::metrics::emf::{
+use connector::metrics::emf::{
     DEFAULT_NAMESPACE, EmfSettings, Function, MAX_METRICS_PER_DOCUMENT, MAX_VALUES_PER_METRIC,
     render,
 };
-use shared::metrics::{MemorySink, Metric, Metrics, MetricsPublisher};
+use connector::metrics::{MemorySink, Metric, Metrics, MetricsPublisher};
+use serde_json::Value;
 
 use super::{assert_valid_emf, total, unit_name};
 
@@ -195,7 +195,7 @@ fn a_disabled_collector_writes_nothing_and_the_default_namespace_is_epages_sync(
     assert_eq!(DEFAULT_NAMESPACE, "epages-sync");
     let doc = render(
         &EmfSettings::new(Function::SchedulePolls),
-        &shared::metrics::Collected::from_counts(&[(Metric::PollRequestsEnqueued, 3)]),
+        &connector::metrics::Collected::from_counts(&[(Metric::PollRequestsEnqueued, 3)]),
         1,
     );
     assert_eq!(doc[0]["PollRequestsEnqueued"], 3);

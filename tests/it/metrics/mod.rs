@@ -10,8 +10,8 @@ mod pipelines;
 use crate::pipeline_apply::harness as apply_harness;
 use crate::pipeline_poll::harness as poll_harness;
 
+use connector::metrics::{Metric, Unit};
 use serde_json::Value;
-use shared::metrics::{Metric, Unit};
 
 /// The CloudWatch units a `MetricDefinition` may name.
 const UNITS: &[&str] = &[

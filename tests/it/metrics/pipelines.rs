@@ -5,16 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use connector::auth::ShopClients;
+use connector::lambda::{ApplyCommands, PollOrders, SqsEventSource};
+use connector::metrics::{Function, MemorySink, Metric, Metrics, MetricsPublisher};
+use connector::pipeline::apply::{ApplySettings, CommandApplier};
+use connector::pipeline::poll::{PollService, PollSettings};
+use connector::pipeline::poll_request::PollTrigger;
+use connector::ports::queue::OutgoingMessage;
+use connector::ports::{Clock, SystemClock};
 use sandbox::{FaultKind, FaultSpec};
 use serde_json::{Value, json};
-use shared::auth::ShopClients;
-use shared::lambda::{ApplyCommands, PollOrders, SqsEventSource};
-use shared::metrics::{Function, MemorySink, Metric, Metrics, MetricsPublisher};
-use shared::pipeline::apply::{ApplySettings, CommandApplier};
-use shared::pipeline::poll::{PollService, PollSettings};
-use shared::pipeline::poll_request::PollTrigger;
-use shared::ports::queue::OutgoingMessage;
-use shared::ports::{Clock, SystemClock};
 
 use super::apply_harness::{self, Harness};
 use super::poll_harness::{self, World};
@@ -208,7 +208,7 @@ async fn a_command_batch_counts_applied_skipped_and_failed() {
     // The same command again, as a redelivery past SQS's deduplication window would bring
     // it: same group, new deduplication id.
     let text = ship.to_string();
-    let command = shared::contracts::command::parse_command(text.as_bytes()).expect("valid");
+    let command = contracts::command::parse_command(text.as_bytes()).expect("valid");
     let report = h
         .commands
         .queue

@@ -6,14 +6,14 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_adapters::SqsQueue;
+use aws_adapters::provision::{create_queue_pair, stage_queue_specs};
 use chrono::{DateTime, TimeDelta, Utc};
-use shared::adapters::aws::SqsQueue;
-use shared::adapters::aws::provision::{create_queue_pair, stage_queue_specs};
-use shared::domain::activity::{ActivityEntry, ActivityOutcome, Correlation, Direction, EntityRef};
-use shared::domain::tenant::{AuthMode, TenantConfig, TenantId};
-use shared::pipeline::sqs_batch::dead_letter_attributes::{REASON, SOURCE_MESSAGE_ID};
-use shared::ports::queue::{OutgoingMessage, ReceivedMessage, StageQueues};
-use shared::ports::{MessageQueue, SystemClock};
+use connector::pipeline::sqs_batch::dead_letter_attributes::{REASON, SOURCE_MESSAGE_ID};
+use connector::ports::queue::{OutgoingMessage, ReceivedMessage, StageQueues};
+use connector::ports::{MessageQueue, SystemClock};
+use domain::activity::{ActivityEntry, ActivityOutcome, Correlation, Direction, EntityRef};
+use domain::tenant::{AuthMode, TenantConfig, TenantId};
 
 use crate::auth::support::{Backend, Kind, both};
 use crate::support::aws as aws_support;
@@ -99,7 +99,7 @@ impl Ops {
             (Some(queues), _) => queues.clone(),
             (None, Some(dir)) => {
                 // The CLI runs on the system clock: messages it sends are visible from then on.
-                shared::adapters::embedded::open_stage_queues(dir, Arc::new(SystemClock))
+                ::embedded::open_stage_queues(dir, Arc::new(SystemClock))
                     .await
                     .expect("embedded queues open")
             }

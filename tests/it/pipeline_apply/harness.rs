@@ -6,24 +6,22 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ::embedded::open_state;
+use aws_adapters::provision::{QueueSpec, create_table};
+use aws_adapters::{AwsStateConfig, state_stores};
+use beyond::{BeyondClient, ClientConfig, HttpSettings, RetryPolicy};
 use chrono::{DateTime, Utc};
+use connector::auth::ShopClients;
+use connector::pipeline::apply::{ApplySettings, CommandApplier, StepHook};
+use connector::ports::activity::Retention;
+use connector::ports::queue::{OutgoingMessage, ReceivedMessage, SqsEvent};
+use connector::ports::secrets::SecretNaming;
+use connector::ports::{Clock, StateStores, SystemClock};
+use contracts::command_result::CommandResult;
+use domain::tenant::{AuthMode, LocationMapping, SecretRef, StockTarget, TenantConfig, TenantId};
 use sandbox::{JournalEntry, JournalFilter, Sandbox, SandboxHandle};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use shared::adapters::aws::provision::{QueueSpec, create_table};
-use shared::adapters::aws::{AwsStateConfig, state_stores};
-use shared::adapters::embedded::open_state;
-use shared::auth::ShopClients;
-use shared::beyond::{BeyondClient, ClientConfig, HttpSettings, RetryPolicy};
-use shared::contracts::command_result::CommandResult;
-use shared::domain::tenant::{
-    AuthMode, LocationMapping, SecretRef, StockTarget, TenantConfig, TenantId,
-};
-use shared::pipeline::apply::{ApplySettings, CommandApplier, StepHook};
-use shared::ports::activity::Retention;
-use shared::ports::queue::{OutgoingMessage, ReceivedMessage, SqsEvent};
-use shared::ports::secrets::SecretNaming;
-use shared::ports::{Clock, StateStores, SystemClock};
 use uuid::Uuid;
 
 use crate::support::aws::{QueuePairFixture, sdk_config, unique};
@@ -241,7 +239,7 @@ impl Harness {
             .iter()
             .map(|body| {
                 let text = body.to_string();
-                let parsed = shared::contracts::command::parse_command(text.as_bytes());
+                let parsed = contracts::command::parse_command(text.as_bytes());
                 let (group, dedup) = match parsed {
                     Ok(command) => (command.message_group_id(), command.id.to_string()),
                     Err(_) => (
@@ -383,7 +381,7 @@ impl Harness {
             for message in batch {
                 let reason = message
                     .attributes
-                    .get(shared::pipeline::sqs_batch::dead_letter_attributes::REASON)
+                    .get(connector::pipeline::sqs_batch::dead_letter_attributes::REASON)
                     .cloned()
                     .unwrap_or_default();
                 letters.push((message.body.clone(), reason));

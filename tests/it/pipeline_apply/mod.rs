@@ -6,13 +6,13 @@ mod webhook;
 
 use std::time::Duration;
 
+use beyond::model::ShippingProcessStatus;
+use connector::pipeline::apply::{ApplySettings, result_type};
+use connector::pipeline::sqs_batch::RecordOutcome;
+use connector::ports::queue::OutgoingMessage;
+use contracts::command_result::{CommandResult, ResultOutcome, SkipCode};
 use sandbox::{FaultKind, FaultSpec};
 use serde_json::{Value, json};
-use shared::beyond::model::ShippingProcessStatus;
-use shared::contracts::command_result::{CommandResult, ResultOutcome, SkipCode};
-use shared::pipeline::apply::{ApplySettings, result_type};
-use shared::pipeline::sqs_batch::RecordOutcome;
-use shared::ports::queue::OutgoingMessage;
 
 use harness::{Backend, Harness, SHOP, both};
 
@@ -32,7 +32,7 @@ both!(
 /// Sends `body` again as a redelivery would (same group, new deduplication id).
 async fn send_copy(h: &Harness, body: &Value) {
     let text = body.to_string();
-    let command = shared::contracts::command::parse_command(text.as_bytes()).expect("valid");
+    let command = contracts::command::parse_command(text.as_bytes()).expect("valid");
     let report = h
         .commands
         .queue

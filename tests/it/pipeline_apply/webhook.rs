@@ -2,16 +2,16 @@
 
 use std::sync::Arc;
 
-use secrecy::SecretString;
-use serde_json::json;
-use shared::afosto_webhook::{
+use connector::afosto_webhook::{
     AfostoWebhook, LambdaFunctionUrlRequest, SIGNATURE_HEADER, TENANT_HEADER, WebhookSettings, sign,
 };
-use shared::domain::activity::ActivityOutcome;
-use shared::pipeline::apply::result_type;
-use shared::ports::activity::TimeRange;
-use shared::ports::secrets::SecretNaming;
-use shared::ports::{PageRequest, SystemClock};
+use connector::pipeline::apply::result_type;
+use connector::ports::activity::TimeRange;
+use connector::ports::secrets::SecretNaming;
+use connector::ports::{PageRequest, SystemClock};
+use domain::activity::ActivityOutcome;
+use secrecy::SecretString;
+use serde_json::json;
 
 use super::harness::{Backend, Harness, both};
 

@@ -6,23 +6,23 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_adapters::AwsStateConfig;
+use aws_adapters::provision::QueueSpec;
+use beyond::{HttpSettings, RetryPolicy};
 use chrono::{DateTime, TimeDelta, Utc};
+use connector::auth::ShopClients;
+use connector::pipeline::poll::{PollError, PollOutcome, PollService, PollSettings};
+use connector::pipeline::poll_request::{PollRequest, PollTrigger};
+use connector::ports::activity::Retention;
+use connector::ports::secrets::SecretNaming;
+use connector::ports::tenants::CreateOutcome;
+use connector::ports::{Clock, ManualClock, MessageQueue, StateStores};
+use contracts::order_event::OrderEvent;
+use domain::tenant::{AuthMode, SecretRef, TenantConfig, TenantId};
 use sandbox::{
     JournalFilter, Sandbox, SandboxHandle, SeedAction, SeedLine, SeedOrder, SeedProduct,
 };
 use secrecy::SecretString;
-use shared::adapters::aws::AwsStateConfig;
-use shared::adapters::aws::provision::QueueSpec;
-use shared::auth::ShopClients;
-use shared::beyond::{HttpSettings, RetryPolicy};
-use shared::contracts::order_event::OrderEvent;
-use shared::domain::tenant::{AuthMode, SecretRef, TenantConfig, TenantId};
-use shared::pipeline::poll::{PollError, PollOutcome, PollService, PollSettings};
-use shared::pipeline::poll_request::{PollRequest, PollTrigger};
-use shared::ports::activity::Retention;
-use shared::ports::secrets::SecretNaming;
-use shared::ports::tenants::CreateOutcome;
-use shared::ports::{Clock, ManualClock, MessageQueue, StateStores};
 use uuid::Uuid;
 
 use crate::support;
@@ -121,13 +121,9 @@ impl World {
         let (stores, order_events, poll_queue, poll_dead_letters) = match backend {
             Backend::Embedded => {
                 let dir = support::embedded::state_dir();
-                let stores = shared::adapters::embedded::open_state(
-                    dir.path(),
-                    Retention::default(),
-                    clock_dyn,
-                )
-                .await
-                .expect("embedded state opens");
+                let stores = ::embedded::open_state(dir.path(), Retention::default(), clock_dyn)
+                    .await
+                    .expect("embedded state opens");
                 let events = support::embedded::queue_pair(QueueSpec::fifo("order-events")).await;
                 let poll = support::embedded::queue_pair(QueueSpec::standard("poll")).await;
                 keep.push(Box::new(dir));
@@ -152,7 +148,7 @@ impl World {
                     activity_retention: Retention::default(),
                     secrets_cache_ttl: Duration::from_secs(300),
                 };
-                let stores = shared::adapters::aws::state_stores(&sdk, &config, clock_dyn);
+                let stores = aws_adapters::state_stores(&sdk, &config, clock_dyn);
                 let events = support::aws::queue_pair(QueueSpec::fifo("order-events")).await;
                 let poll = support::aws::queue_pair(QueueSpec::standard("poll")).await;
                 let queues = (

@@ -1,6 +1,6 @@
 //! The order poller and the scheduler end to end: a sandbox shop, every port on the
 //! embedded adapter and on moto, events read back from the outbound FIFO queue.
-//! Run: `scripts/tools.sh && source scripts/moto.sh && cargo test -p epages-sync-tests --test it pipeline_poll`.
+//! Run: `infra/tools.sh && source tests/moto/moto.sh && cargo test -p epages-sync-tests --test it pipeline_poll`.
 
 pub(crate) mod harness;
 mod resilience;
@@ -8,13 +8,13 @@ mod schedule;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use connector::pipeline::poll::{PollOutcome, PollSettings};
+use connector::pipeline::poll_request::PollTrigger;
+use connector::ports::PageRequest;
+use connector::ports::activity::TimeRange;
+use domain::activity::ActivityOutcome;
+use domain::tenant::PaymentStatusFilter;
 use sandbox::{SeedAction, SeedOrder};
-use shared::domain::activity::ActivityOutcome;
-use shared::domain::tenant::PaymentStatusFilter;
-use shared::pipeline::poll::{PollOutcome, PollSettings};
-use shared::pipeline::poll_request::PollTrigger;
-use shared::ports::PageRequest;
-use shared::ports::activity::TimeRange;
 use uuid::Uuid;
 
 use harness::{Backend, World, both_backends, by_order, kinds, line, returned};
@@ -33,7 +33,7 @@ fn settings() -> PollSettings {
     PollSettings::default()
 }
 
-fn completed(outcome: PollOutcome) -> shared::pipeline::poll::PollStats {
+fn completed(outcome: PollOutcome) -> connector::pipeline::poll::PollStats {
     match outcome {
         PollOutcome::Completed(stats) => stats,
         other => panic!("expected a completed poll, got {other:?}"),
@@ -84,7 +84,7 @@ async fn lifecycle_emits_each_change_once_in_order(backend: Backend) {
     let shipped = second
         .iter()
         .find_map(|event| match event {
-            shared::contracts::order_event::OrderEvent::Shipped(shipped) => Some(shipped),
+            contracts::order_event::OrderEvent::Shipped(shipped) => Some(shipped),
             _ => None,
         })
         .expect("a shipped event");
@@ -94,7 +94,7 @@ async fn lifecycle_emits_each_change_once_in_order(backend: Backend) {
         Some("TRACK-A1")
     );
     let whole = second.iter().any(|event| {
-        matches!(event, shared::contracts::order_event::OrderEvent::Canceled(c)
+        matches!(event, contracts::order_event::OrderEvent::Canceled(c)
             if c.header.order_id == b && c.whole_order)
     });
     assert!(whole, "order B is reported canceled as a whole");
@@ -338,8 +338,8 @@ async fn calls_are_one_per_idle_poll_and_one_per_page(backend: Backend) {
 }
 
 async fn a_long_read_continues_through_the_poll_queue(backend: Backend) {
-    use shared::pipeline::sqs_batch::{QueueOrdering, process_batch};
-    use shared::ports::queue::SqsEvent;
+    use connector::pipeline::sqs_batch::{QueueOrdering, process_batch};
+    use connector::ports::queue::SqsEvent;
 
     let world = World::start(backend).await;
     let service = world.service(PollSettings {
@@ -493,7 +493,7 @@ async fn resync_rereads_without_duplicates_and_force_restates_with_new_ids(backe
 }
 
 async fn the_resync_command_enqueues_a_request_the_poller_runs(backend: Backend) {
-    use shared::pipeline::poll::resync::{ResyncError, request_resync};
+    use connector::pipeline::poll::resync::{ResyncError, request_resync};
 
     let world = World::start(backend).await;
     let service = world.service(settings());
@@ -503,7 +503,7 @@ async fn the_resync_command_enqueues_a_request_the_poller_runs(backend: Backend)
     assert_eq!(world.drain_events().await.len(), 1);
 
     let since = harness::epoch() - chrono::TimeDelta::hours(1);
-    let unknown = shared::domain::tenant::TenantId::parse("no-such-tenant").expect("valid id");
+    let unknown = domain::tenant::TenantId::parse("no-such-tenant").expect("valid id");
     let refused = request_resync(
         world.stores.tenants.as_ref(),
         world.poll_queue.as_ref(),
@@ -542,7 +542,7 @@ async fn the_resync_command_enqueues_a_request_the_poller_runs(backend: Backend)
         .expect("receive");
     assert_eq!(messages.len(), 1);
     let request =
-        shared::pipeline::poll_request::PollRequest::parse(&messages[0].body).expect("parses");
+        connector::pipeline::poll_request::PollRequest::parse(&messages[0].body).expect("parses");
     assert_eq!(request, sent);
     let stats = completed(service.poll(&request).await.expect("resync poll"));
     assert_eq!(stats.events_forced, 1);
@@ -551,7 +551,7 @@ async fn the_resync_command_enqueues_a_request_the_poller_runs(backend: Backend)
 
 impl World {
     pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
-        use shared::ports::Clock;
+        use connector::ports::Clock;
         self.clock.now()
     }
 }

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use connector::pipeline::poll::{PollError, PollHooks, PollOutcome, PollSettings, PollStep};
+use connector::pipeline::poll_request::PollTrigger;
+use connector::pipeline::sqs_batch::{Record, RecordHandler, RecordOutcome};
+use connector::ports::Clock;
+use connector::ports::poll_state::LeaseOutcome;
+use connector::ports::queue::SqsMessage;
+use domain::tenant::TenantId;
 use sandbox::{FaultKind, FaultSpec, SeedAction};
-use shared::domain::tenant::TenantId;
-use shared::pipeline::poll::{PollError, PollHooks, PollOutcome, PollSettings, PollStep};
-use shared::pipeline::poll_request::PollTrigger;
-use shared::pipeline::sqs_batch::{Record, RecordHandler, RecordOutcome};
-use shared::ports::Clock;
-use shared::ports::poll_state::LeaseOutcome;
-use shared::ports::queue::SqsMessage;
 use uuid::Uuid;
 
 use super::harness::{Backend, World, both_backends, kinds};

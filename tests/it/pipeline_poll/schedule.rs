@@ -4,10 +4,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::domain::tenant::{AuthMode, SecretRef, TenantConfig};
-use shared::pipeline::poll_request::{PollRequest, PollTrigger};
-use shared::pipeline::schedule::{ScheduleSettings, Scheduler};
-use shared::ports::Clock;
+use connector::pipeline::poll_request::{PollRequest, PollTrigger};
+use connector::pipeline::schedule::{ScheduleSettings, Scheduler};
+use connector::ports::Clock;
+use domain::tenant::{AuthMode, SecretRef, TenantConfig};
 
 use super::harness::{Backend, World, both_backends, epoch};
 use crate::support;
@@ -86,7 +86,7 @@ async fn every_active_tenant_gets_one_request_and_paused_ones_none(backend: Back
     let spread = Scheduler::new(
         world.stores.tenants.clone(),
         world.poll_queue.clone(),
-        Arc::new(shared::ports::SystemClock),
+        Arc::new(connector::ports::SystemClock),
         ScheduleSettings::default(),
     );
     spread.run().await.expect("the round runs");

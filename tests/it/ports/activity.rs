@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use shared::domain::activity::{
+use connector::ports::activity::{Retention, TimeRange};
+use connector::ports::{ActivityLog, PageRequest};
+use domain::activity::{
     ActivityEntry, ActivityOutcome, Correlation, Direction, EntityKind, EntityRef,
 };
-use shared::domain::tenant::TenantId;
-use shared::ports::activity::{Retention, TimeRange};
-use shared::ports::{ActivityLog, PageRequest};
+use domain::tenant::TenantId;
 
 use crate::support::{contracts, now, unique_tenant};
 
@@ -34,7 +34,7 @@ fn entry(tenant: &TenantId, at: DateTime<Utc>, entity: EntityRef, n: usize) -> A
 }
 
 async fn all_pages(
-    fetch: impl AsyncFn(PageRequest) -> shared::ports::Page<ActivityEntry>,
+    fetch: impl AsyncFn(PageRequest) -> connector::ports::Page<ActivityEntry>,
     limit: u32,
 ) -> Vec<ActivityEntry> {
     let mut items = Vec::new();
@@ -250,8 +250,8 @@ async fn aws_retention_is_configurable() {
 
 #[tokio::test]
 async fn embedded_activity_survives_reopen() {
-    use shared::adapters::embedded::EmbeddedActivityLog;
-    use shared::ports::SystemClock;
+    use ::embedded::EmbeddedActivityLog;
+    use connector::ports::SystemClock;
     let dir = crate::support::embedded::state_dir();
     let tenant = unique_tenant("a");
     let t0 = now();

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use connector::ports::idempotency::{ClaimOutcome, CompleteOutcome, IdempotencyKey};
+use connector::ports::{IdempotencyStore, StoreError};
 use serde_json::json;
-use shared::ports::idempotency::{ClaimOutcome, CompleteOutcome, IdempotencyKey};
-use shared::ports::{IdempotencyStore, StoreError};
 
 use crate::support::{contracts, now};
 
@@ -242,7 +242,7 @@ contracts!(
 
 #[tokio::test]
 async fn embedded_idempotency_survives_reopen() {
-    use shared::adapters::embedded::EmbeddedIdempotencyStore;
+    use ::embedded::EmbeddedIdempotencyStore;
     let dir = crate::support::embedded::state_dir();
     let key = key();
     let t0 = now();

@@ -1,6 +1,6 @@
 //! Contract suites of the state and queue ports: each contract is written once against the
 //! trait and runs on the embedded adapter (temp directory) and the AWS adapter (moto).
-//! Run: `scripts/tools.sh && source scripts/moto.sh && cargo test -p epages-sync-tests --test it ports`.
+//! Run: `infra/tools.sh && source tests/moto/moto.sh && cargo test -p epages-sync-tests --test it ports`.
 
 mod activity;
 mod idempotency;

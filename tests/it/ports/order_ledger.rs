@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use connector::ports::OrderLedger;
+use connector::ports::order_ledger::LedgerPutOutcome;
 use serde_json::json;
-use shared::ports::OrderLedger;
-use shared::ports::order_ledger::LedgerPutOutcome;
 
 use crate::support::{contracts, now, unique_tenant};
 
@@ -117,7 +117,7 @@ contracts!(
 
 #[tokio::test]
 async fn embedded_ledger_survives_reopen() {
-    use shared::adapters::embedded::EmbeddedOrderLedger;
+    use ::embedded::EmbeddedOrderLedger;
     let dir = crate::support::embedded::state_dir();
     let tenant = unique_tenant("l");
     {

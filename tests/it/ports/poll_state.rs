@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use shared::domain::poll_state::PollCursor;
-use shared::ports::poll_state::{CursorOutcome, LeaseOutcome, ReleaseOutcome, RenewOutcome};
-use shared::ports::{PollStateStore, StoreError};
+use connector::ports::poll_state::{CursorOutcome, LeaseOutcome, ReleaseOutcome, RenewOutcome};
+use connector::ports::{PollStateStore, StoreError};
+use domain::poll_state::PollCursor;
 
 use crate::support::{contracts, now, unique_tenant};
 
@@ -285,7 +285,7 @@ contracts!(
 
 #[tokio::test]
 async fn embedded_poll_state_survives_reopen() {
-    use shared::adapters::embedded::EmbeddedPollStateStore;
+    use ::embedded::EmbeddedPollStateStore;
     let dir = crate::support::embedded::state_dir();
     let tenant = unique_tenant("p");
     let t0 = now();

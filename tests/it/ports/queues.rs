@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
+use aws_adapters::provision::QueueSpec;
+use connector::ports::queue::{OutgoingMessage, ReceivedMessage, peek, replay};
+use connector::ports::{MessageQueue, StoreError};
 use futures::future::BoxFuture;
-use shared::adapters::aws::provision::QueueSpec;
-use shared::ports::queue::{OutgoingMessage, ReceivedMessage, peek, replay};
-use shared::ports::{MessageQueue, StoreError};
 
 use crate::support::aws::QueuePairFixture;
 
@@ -451,7 +451,7 @@ async fn received_messages_make_lambda_records(make: MakePair) {
     let got = drain(queue, 1).await;
     let record = got[0].to_lambda_record("eu-west-1");
     let json = serde_json::to_value(&record).expect("serializes");
-    let event: shared::ports::queue::SqsEvent =
+    let event: connector::ports::queue::SqsEvent =
         serde_json::from_value(serde_json::json!({ "Records": [json] })).expect("an SqsEvent");
     let back = &event.records[0];
     assert_eq!(back.message_id.as_deref(), Some(got[0].message_id.as_str()));
@@ -556,8 +556,8 @@ async fn embedded_queue_survives_reopen_with_in_flight_state() {
 /// contract is checked on the embedded queue only. The window itself ends after 5 minutes.
 #[tokio::test]
 async fn embedded_dedup_window_outlives_delete_and_then_ends() {
-    use shared::adapters::embedded::{EmbeddedQueue, EmbeddedQueueConfig};
-    use shared::ports::ManualClock;
+    use ::embedded::{EmbeddedQueue, EmbeddedQueueConfig};
+    use connector::ports::ManualClock;
     let dir = crate::support::embedded::state_dir();
     let clock = std::sync::Arc::new(ManualClock::new(crate::support::now()));
     let queue = EmbeddedQueue::open(

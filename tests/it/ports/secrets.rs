@@ -5,10 +5,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::TimeDelta;
+use connector::ports::secrets::{CachedSecretStore, SecretNaming};
+use connector::ports::{ManualClock, SecretStore, StoreError, async_trait};
+use domain::tenant::SecretRef;
 use secrecy::{ExposeSecret, SecretString};
-use shared::domain::tenant::SecretRef;
-use shared::ports::secrets::{CachedSecretStore, SecretNaming};
-use shared::ports::{ManualClock, SecretStore, StoreError, async_trait};
 
 use crate::support::{contracts, now, unique_tenant};
 
@@ -221,7 +221,7 @@ async fn cache_reads_once_per_ttl_and_never_caches_misses() {
 #[test]
 fn secret_names_follow_the_documented_scheme() {
     let naming = SecretNaming::new("epages-sync/prod/").expect("valid");
-    let tenant = shared::domain::tenant::TenantId::parse("shop-1").expect("valid");
+    let tenant = domain::tenant::TenantId::parse("shop-1").expect("valid");
     assert_eq!(
         naming.tenant_client_secret(&tenant).as_str(),
         "epages-sync/prod/tenants/shop-1/client-secret"

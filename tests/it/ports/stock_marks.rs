@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use shared::domain::stock_mark::{StockIntent, StockKey};
-use shared::ports::StockMarkStore;
-use shared::ports::stock_marks::{AdvanceOutcome, ClearOutcome, CommitOutcome, IntentOutcome};
+use connector::ports::StockMarkStore;
+use connector::ports::stock_marks::{AdvanceOutcome, ClearOutcome, CommitOutcome, IntentOutcome};
+use domain::stock_mark::{StockIntent, StockKey};
 
 use crate::support::{contracts, now, unique_tenant};
 
@@ -300,7 +300,7 @@ contracts!(
 
 #[tokio::test]
 async fn embedded_stock_marks_survive_reopen() {
-    use shared::adapters::embedded::EmbeddedStockMarkStore;
+    use ::embedded::EmbeddedStockMarkStore;
     let dir = crate::support::embedded::state_dir();
     let tenant = unique_tenant("s");
     let key = StockKey::new("SKU", "shop");

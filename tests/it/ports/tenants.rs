@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use shared::domain::tenant::{AuthMode, PaymentStatusFilter, SecretRef, TenantConfig, TenantId};
-use shared::ports::tenants::{CreateOutcome, DeleteOutcome, UpdateOutcome};
-use shared::ports::{PageRequest, PageToken, StoreError, TenantStore};
+use connector::ports::tenants::{CreateOutcome, DeleteOutcome, UpdateOutcome};
+use connector::ports::{PageRequest, PageToken, StoreError, TenantStore};
+use domain::tenant::{AuthMode, PaymentStatusFilter, SecretRef, TenantConfig, TenantId};
 
 use crate::support::{contracts, now, unique_tenant};
 
@@ -188,7 +188,7 @@ contracts!(
 
 #[tokio::test]
 async fn embedded_tenants_survive_reopen() {
-    use shared::adapters::embedded::EmbeddedTenantStore;
+    use ::embedded::EmbeddedTenantStore;
     let dir = crate::support::embedded::state_dir();
     let at = now();
     let id = unique_tenant("t");

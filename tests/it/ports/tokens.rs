@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use connector::ports::TokenStore;
+use connector::ports::tokens::TokenPutOutcome;
+use domain::tokens::TenantTokens;
 use secrecy::{ExposeSecret, SecretString};
-use shared::domain::tokens::TenantTokens;
-use shared::ports::TokenStore;
-use shared::ports::tokens::TokenPutOutcome;
 
 use crate::support::{contracts, now, unique_tenant};
 
@@ -144,7 +144,7 @@ contracts!(
 
 #[tokio::test]
 async fn embedded_tokens_survive_reopen_and_the_file_is_private() {
-    use shared::adapters::embedded::EmbeddedTokenStore;
+    use ::embedded::EmbeddedTokenStore;
     let dir = crate::support::embedded::state_dir();
     let tenant = unique_tenant("k");
     {

@@ -4,15 +4,15 @@
 //! the known fields (read back from the perturbed JSON itself), and that serialising the
 //! parsed value and parsing it again gives the same value.
 
-use proptest::prelude::*;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
-use shared::beyond::model::{
+use beyond::model::{
     AvailabilityState, Order, OrderPaymentStatus, OrderShippingStatus, Product, RefundProcess,
     RefundProcessStatus, ReturnLineItemStatus, ReturnProcess, ShippingProcess,
     ShippingProcessStatus, TaxModel,
 };
+use proptest::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// What happens to one optional field.

@@ -4,15 +4,15 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use proptest::prelude::*;
-use serde_json::{Map, Value, json};
-use shared::contracts::command::{
+use contracts::command::{
     Action, CancelCommand, Command, CommandError, CommandId, CommandLine, Comment, DeliverCommand,
     MAX_COMMAND_BYTES, MAX_STOCK_LEVEL, OrderRef, PickupCommand, Quantity, ReturnCommand,
     ReturnCommandLine, ReturnDecision, SCHEMA_VERSION, ShipCommand, StockCommand, StockLevel, Text,
     TrackingLink, parse_command, peek_identity,
 };
-use shared::domain::tenant::TenantId;
+use domain::tenant::TenantId;
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 // ---- the invariants every input must keep (shared with the fuzz seed test) -------------
@@ -338,7 +338,7 @@ fn schema() -> &'static jsonschema::Validator {
     VALIDATOR.get_or_init(|| {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../contracts/v1/command.schema.json"
+            "/../shared/contracts/v1/command.schema.json"
         );
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");

@@ -1,8 +1,8 @@
-//! The cargo-fuzz seed corpus (`fuzz/corpus/command_parser/`) under the fuzzer's
+//! The cargo-fuzz seed corpus (`tests/fuzz/corpus/command_parser/`) under the fuzzer's
 //! invariants, so every CI run exercises the seeds without a fuzzer. A seed's name says
 //! what it must give: `valid-*` parses, `invalid-<kind>--*` fails with that error kind.
-//! Inputs the fuzzer adds while it runs are not committed (scripts/fuzz.sh keeps them in
-//! fuzz/target), so this reads only the hand-written seeds.
+//! Inputs the fuzzer adds while it runs are not committed (tests/fuzz/fuzz.sh keeps them in
+//! tests/fuzz/target), so this reads only the hand-written seeds.
 
 use std::path::Path;
 
@@ -10,7 +10,7 @@ use super::commands::check_invariants;
 
 #[test]
 fn every_fuzz_seed_keeps_the_parser_invariants() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/command_parser");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/command_parser");
     let mut entries: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.expect("a directory entry").path())

@@ -1,7 +1,7 @@
 //! Order-event diffing over snapshot *histories*: "any sequence of snapshots yields each
 //! change once".
 //!
-//! `shared::domain::order_sync::proptests` already simulates an order whose poller always
+//! `domain::order_sync::proptests` already simulates an order whose poller always
 //! reads the newest snapshot, with crashes before and after sending. What is new here:
 //!
 //! - reads out of order: the poller may read any *older* snapshot again (an eventually
@@ -15,15 +15,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use beyond::model::Order;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use contracts::order_event::{EventKind, OrderEvent};
+use domain::order_sync::{Bucket, DiffContext, LedgerState, LineCounters, SyncPolicy, diff};
+use domain::tenant::{PaymentStatusFilter, TenantId};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use shared::beyond::model::Order;
-use shared::contracts::order_event::{EventKind, OrderEvent};
-use shared::domain::order_sync::{
-    Bucket, DiffContext, LedgerState, LineCounters, SyncPolicy, diff,
-};
-use shared::domain::tenant::{PaymentStatusFilter, TenantId};
 use uuid::Uuid;
 
 const ORDER_ID: &str = "0f8c1a2e-7b1d-4c3e-9a55-3f4b8e2d6c10";

@@ -58,7 +58,7 @@ pub struct Env {
 }
 
 pub fn http_client() -> reqwest::Client {
-    shared::beyond::tls::install_crypto_provider();
+    beyond::tls::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()

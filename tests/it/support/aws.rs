@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
-use shared::adapters::aws::provision::{QueueSpec, create_queue_pair, create_table};
-use shared::adapters::aws::{
+use aws_adapters::provision::{QueueSpec, create_queue_pair, create_table};
+use aws_adapters::{
     DynamoActivityLog, DynamoIdempotencyStore, DynamoOrderLedger, DynamoPollStateStore,
     DynamoStockMarkStore, DynamoTenantStore, DynamoTokenStore, SecretsManagerStore, SqsQueue,
 };
-use shared::ports::activity::Retention;
-use shared::ports::{
+use aws_config::SdkConfig;
+use connector::ports::activity::Retention;
+use connector::ports::{
     ActivityLog, IdempotencyStore, MessageQueue, OrderLedger, PollStateStore, SecretStore,
     StockMarkStore, TenantStore, TokenStore,
 };
@@ -23,8 +23,8 @@ pub async fn sdk_config() -> SdkConfig {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(
         !endpoint.is_empty(),
-        "AWS_ENDPOINT_URL is not set: the AWS adapter tests need moto. Run scripts/test.sh, \
-         or `scripts/tools.sh && source scripts/moto.sh` in the same shell before cargo test."
+        "AWS_ENDPOINT_URL is not set: the AWS adapter tests need moto. Run tests/run.sh, \
+         or `infra/tools.sh && source tests/moto/moto.sh` in the same shell before cargo test."
     );
     let host = url::Url::parse(&endpoint)
         .ok()
@@ -34,7 +34,7 @@ pub async fn sdk_config() -> SdkConfig {
         matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]"),
         "AWS_ENDPOINT_URL={endpoint} is not on loopback; tests only talk to a local moto"
     );
-    shared::aws::load_sdk_config().await
+    aws_adapters::sdk::load_sdk_config().await
 }
 
 /// A name no other test uses (queue names allow 80 characters, `.fifo` included).

@@ -3,14 +3,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use shared::adapters::aws::provision::QueueSpec;
-use shared::adapters::embedded::{
+use ::embedded::{
     EmbeddedActivityLog, EmbeddedIdempotencyStore, EmbeddedOrderLedger, EmbeddedPollStateStore,
     EmbeddedQueue, EmbeddedSecretStore, EmbeddedStockMarkStore, EmbeddedTenantStore,
     EmbeddedTokenStore,
 };
-use shared::ports::activity::Retention;
-use shared::ports::{
+use aws_adapters::provision::QueueSpec;
+use connector::ports::activity::Retention;
+use connector::ports::{
     ActivityLog, IdempotencyStore, MessageQueue, OrderLedger, PollStateStore, SecretStore,
     StockMarkStore, SystemClock, TenantStore, TokenStore,
 };
@@ -88,7 +88,7 @@ pub async fn open_queue_pair(
     dir: &Path,
     spec: &QueueSpec,
 ) -> (Arc<EmbeddedQueue>, Arc<EmbeddedQueue>) {
-    shared::adapters::embedded::open_queue_pair(dir, spec, Arc::new(SystemClock))
+    ::embedded::open_queue_pair(dir, spec, Arc::new(SystemClock))
         .await
         .expect("opens the queue and its dead-letter queue")
 }

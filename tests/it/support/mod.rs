@@ -8,8 +8,8 @@ use std::any::Any;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use shared::domain::tenant::TenantId;
-use shared::ports::clock::truncate_to_millis;
+use connector::ports::clock::truncate_to_millis;
+use domain::tenant::TenantId;
 
 /// A port under test plus whatever must live as long as it (a temp directory).
 pub struct Fixture<P: ?Sized> {
@@ -69,7 +69,7 @@ macro_rules! contracts {
 pub(crate) use contracts;
 
 /// The built `epages-sync` binary beside this test binary (`target/<profile>/`). `cargo test
-/// --workspace` does not build it for this package; `scripts/test.sh` does, first.
+/// --workspace` does not build it for this package; `tests/run.sh` does, first.
 pub fn cli_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe
@@ -79,7 +79,7 @@ pub fn cli_binary() -> std::path::PathBuf {
     let binary = dir.join("epages-sync");
     assert!(
         binary.exists(),
-        "{} is missing: run `cargo build -p epages-sync` first (scripts/test.sh does)",
+        "{} is missing: run `cargo build -p epages-sync` first (tests/run.sh does)",
         binary.display()
     );
     binary

@@ -139,7 +139,7 @@ fn statement_resources(statement: &Value) -> Vec<&Value> {
     }
 }
 
-/// cfn-lint from the project's tool venv (scripts/tools.sh). Required in CI; a developer
+/// cfn-lint from the project's tool venv (infra/tools.sh). Required in CI; a developer
 /// without the venv gets a note instead of a failure.
 #[test]
 fn cfn_lint_passes() {
@@ -149,10 +149,10 @@ fn cfn_lint_passes() {
         assert_ne!(
             std::env::var("CI").as_deref(),
             Ok("true"),
-            "{} is missing: run scripts/tools.sh",
+            "{} is missing: run infra/tools.sh",
             lint.display()
         );
-        eprintln!("cfn-lint not installed (scripts/tools.sh); template lint skipped");
+        eprintln!("cfn-lint not installed (infra/tools.sh); template lint skipped");
         return;
     }
     let output = std::process::Command::new(&lint)

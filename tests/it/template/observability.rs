@@ -217,14 +217,14 @@ fn alarms_and_dashboard_name_only_emitted_metrics() {
 
 #[test]
 fn every_metric_the_template_knows_is_one_the_code_emits() {
-    let emitted: BTreeSet<&str> = shared::metrics::Metric::ALL
+    let emitted: BTreeSet<&str> = connector::metrics::Metric::ALL
         .iter()
         .map(|metric| metric.name())
         .collect();
     for name in METRICS {
         assert!(
             emitted.contains(name),
-            "{name} is not in shared::metrics::Metric::ALL"
+            "{name} is not in connector::metrics::Metric::ALL"
         );
     }
 }

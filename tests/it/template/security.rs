@@ -100,7 +100,7 @@ fn function_urls_are_public_only_where_requests_are_signed() {
         }
     }
     public.sort_unstable();
-    // Both verify an HMAC signature in constant time before acting (shared::afosto_webhook,
-    // shared::install); epages-webhook is behind an HTTP API for its URL (see template).
+    // Both verify an HMAC signature in constant time before acting (connector::afosto_webhook,
+    // connector::install); epages-webhook is behind an HTTP API for its URL (see template).
     assert_eq!(public, ["afosto-webhook", "install-app"]);
 }

@@ -5,8 +5,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use domain::tenant::{AuthMode, TenantId};
 use sandbox::SandboxHandle;
-use shared::domain::tenant::{AuthMode, TenantId};
 
 use crate::auth::support::{
     Backend, CLIENT_ID, CLIENT_SECRET, Kind, SHOP, both, sandbox_with_shop,
@@ -198,11 +198,11 @@ async fn lifecycle(kind: Kind) {
 }
 
 /// The state as the CLI left it: embedded stores load their files at open, so reopen.
-async fn state(backend: &Backend) -> shared::ports::StateStores {
+async fn state(backend: &Backend) -> connector::ports::StateStores {
     match &backend.dir {
-        Some(dir) => shared::adapters::embedded::open_state(
+        Some(dir) => ::embedded::open_state(
             dir,
-            shared::ports::activity::Retention::default(),
+            connector::ports::activity::Retention::default(),
             backend.dyn_clock(),
         )
         .await

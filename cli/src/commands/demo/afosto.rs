@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shared::contracts::command_result::CommandResult;
-use shared::contracts::order_event::OrderEvent;
-use shared::ports::{MessageQueue, StoreError};
+use connector::ports::{MessageQueue, StoreError};
+use contracts::command_result::CommandResult;
+use contracts::order_event::OrderEvent;
 
 use crate::local::inbox::{self, Prepared, SendError};
 use crate::local::outbox::{self, Outbound};

@@ -1,12 +1,12 @@
-//! The published JSON Schemas (`contracts/v1/`), compiled once: the demo checks every
+//! The published JSON Schemas (`shared/contracts/v1/`), compiled once: the demo checks every
 //! command it sends and every message it receives against them, as an Afosto developer
 //! working from the schemas alone would.
 
 use serde_json::Value;
 
-const COMMAND: &str = include_str!("../../../../contracts/v1/command.schema.json");
-const ORDER_EVENT: &str = include_str!("../../../../contracts/v1/order-event.schema.json");
-const RESULT: &str = include_str!("../../../../contracts/v1/command-result.schema.json");
+const COMMAND: &str = include_str!("../../../../shared/contracts/v1/command.schema.json");
+const ORDER_EVENT: &str = include_str!("../../../../shared/contracts/v1/order-event.schema.json");
+const RESULT: &str = include_str!("../../../../shared/contracts/v1/command-result.schema.json");
 
 pub struct Contracts {
     command: jsonschema::Validator,

@@ -10,7 +10,7 @@ use super::afosto::Afosto;
 use super::scenario::SHOP;
 use super::verify::outcome_label;
 use crate::local::pumps::PumpStats;
-use shared::metrics::MetricsSnapshot;
+use connector::metrics::MetricsSnapshot;
 
 pub struct Report<'a> {
     pub afosto: &'a Afosto,
@@ -165,7 +165,7 @@ impl Report<'_> {
         if self.findings.is_empty() {
             println!("  every expected event arrived exactly once, in sequence");
             println!("  every command ended as expected");
-            println!("  every message sent and received matches contracts/v1/*.schema.json");
+            println!("  every message sent and received matches shared/contracts/v1/*.schema.json");
             println!("  every effect is in the shop: shipments with tracking, deliveries,");
             println!("  cancellations, returns (RETURNED/BROKEN), pickups, stock levels");
             println!("\ndemo: OK");

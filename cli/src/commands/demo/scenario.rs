@@ -1,12 +1,12 @@
 //! What the demo does and expects, as data: the seed orders it works on (by their
-//! `reference` in `sandbox/seeds/demo.json`), the event stream their import must produce,
+//! `reference` in `shared/sandbox/seeds/demo.json`), the event stream their import must produce,
 //! the commands Afosto sends back with the outcome each must have, the events those
 //! changes echo back (docs/ORDER-EVENTS.md: once imported, *every* later change is
 //! followed, whoever made it, so Afosto sees its own shipment again and applies it
 //! idempotently by `cumulativeQuantity`), and the state the shop must end in.
 
+use contracts::order_event::EventKind;
 use serde_json::{Value, json};
-use shared::contracts::order_event::EventKind;
 
 /// The demo shop of the built-in seed, its app credentials and its tenant id.
 pub const SHOP: &str = "demo";

@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use contracts::command_result::ResultOutcome;
+use contracts::order_event::EventKind;
 use sandbox::SandboxHandle;
 use sandbox::order::{PickupProcessStatus, ShippingProcessStatus};
-use shared::contracts::command_result::ResultOutcome;
-use shared::contracts::order_event::EventKind;
 use uuid::Uuid;
 
 use super::afosto::Afosto;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::ports::MessageQueue;
+use connector::ports::MessageQueue;
 use tokio::io::AsyncWriteExt;
 
 use crate::local::Shutdown;
@@ -225,7 +225,7 @@ impl CommandSource {
         origin: &str,
         number: usize,
         line: &str,
-        error: &shared::contracts::command::CommandError,
+        error: &contracts::command::CommandError,
     ) -> Result<(), InputError> {
         let reason = crate::commands::report(error);
         eprintln!("error: {origin} line {number}: not enqueued: {reason}\n  {line}");

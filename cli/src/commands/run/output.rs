@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::ports::{MessageQueue, StoreError};
+use connector::ports::{MessageQueue, StoreError};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::local::Shutdown;

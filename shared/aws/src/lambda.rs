@@ -1,0 +1,191 @@
+//! The AWS wiring of the six handlers: each function's `main` calls
+//! `Handler::from_env()` ([`FromEnv`]) and hands the handler to `lambda_runtime`. Settings
+//! come from the environment the template sets, read once per container through
+//! `connector::config`; state is DynamoDB and Secrets Manager, queues are SQS, and the
+//! metrics publisher writes EMF to stdout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use beyond::HttpSettings;
+use connector::afosto_webhook::{AfostoWebhook, WebhookSettings};
+use connector::auth::ShopClients;
+use connector::config::ConfigError;
+use connector::epages_webhook::{WebhookConfig, WebhookReceiver};
+use connector::install::{InstallConfig, Installer};
+use connector::lambda::{
+    ApplyCommands, InstallApp, PollOrders, ReceiveAfostoWebhooks, ReceiveEpagesWebhooks,
+    SchedulePolls,
+};
+use connector::metrics::{Function, MetricsPublisher};
+use connector::pipeline::apply::{ApplySettings, CommandApplier};
+use connector::pipeline::poll::{PollService, PollSettings};
+use connector::pipeline::schedule::{ScheduleSettings, Scheduler};
+use connector::ports::secrets::CachedSecretStore;
+use connector::ports::{Clock, MessageQueue, StateStores, StoreError, SystemClock};
+
+use crate::{AwsStateConfig, SecretsManagerStore, SqsQueue, queue_url_from_env, state_stores};
+
+/// Why a function could not start: bad configuration or an unreachable queue. Reported by
+/// the runtime as an init error, so the deployment fails loudly instead of dropping
+/// messages.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("configuration")]
+    Config(#[from] ConfigError),
+    #[error("connecting to a queue")]
+    Queue(#[from] StoreError),
+}
+
+/// A handler built from the Lambda environment.
+#[allow(async_fn_in_trait)] // Called once from `main`; no `Send` bound is needed.
+pub trait FromEnv: Sized {
+    async fn from_env() -> Result<Self, InitError>;
+}
+
+/// Signer secrets change when a reinstall has to create a new signer; a short cache keeps
+/// a warm `epages-webhook` container from refusing the new signatures for long.
+const SIGNER_CACHE: Duration = Duration::from_secs(30);
+
+/// What every function builds first: the state over DynamoDB and Secrets Manager, the
+/// system clock, and an SQS client.
+struct AwsWiring {
+    config: AwsStateConfig,
+    sdk: aws_config::SdkConfig,
+    stores: StateStores,
+    clock: Arc<dyn Clock>,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl AwsWiring {
+    async fn from_env() -> Result<Self, InitError> {
+        let config = AwsStateConfig::from_env()?;
+        let sdk = crate::sdk::load_sdk_config().await;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Ok(Self {
+            stores: state_stores(&sdk, &config, clock.clone()),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            config,
+            sdk,
+            clock,
+        })
+    }
+
+    /// The queue whose URL is in `env`.
+    async fn queue(&self, env: &'static str) -> Result<Arc<dyn MessageQueue>, InitError> {
+        let url = queue_url_from_env(env)?;
+        Ok(Arc::new(SqsQueue::connect(self.sqs.clone(), url).await?))
+    }
+
+    /// Shop clients that count their Beyond calls and token refreshes into `metrics`.
+    fn shop_clients(&self, metrics: &MetricsPublisher) -> Arc<ShopClients> {
+        Arc::new(
+            ShopClients::new(&self.stores, HttpSettings::default(), self.clock.clone())
+                .with_metrics(metrics.metrics().clone()),
+        )
+    }
+}
+
+impl FromEnv for PollOrders {
+    async fn from_env() -> Result<Self, InitError> {
+        let settings = PollSettings::from_env()?;
+        let aws = AwsWiring::from_env().await?;
+        let order_events = aws.queue("ORDER_EVENTS_QUEUE_URL").await?;
+        let poll_queue = aws.queue("POLL_QUEUE_URL").await?;
+        let dead_letters = aws.queue("POLL_DLQ_URL").await?;
+        let metrics = MetricsPublisher::stdout_from_env(Function::PollOrders);
+        let clients = aws.shop_clients(&metrics);
+        let service = PollService::new(
+            aws.stores,
+            clients,
+            order_events,
+            poll_queue,
+            aws.clock,
+            settings,
+        );
+        Ok(Self::new(service, dead_letters).with_metrics(metrics))
+    }
+}
+
+impl FromEnv for ApplyCommands {
+    /// Command results go to the order-events queue, Afosto's outbound.
+    async fn from_env() -> Result<Self, InitError> {
+        let settings = ApplySettings::from_env()?;
+        let aws = AwsWiring::from_env().await?;
+        let results = aws.queue("ORDER_EVENTS_QUEUE_URL").await?;
+        let dead_letters = aws.queue("COMMAND_DLQ_URL").await?;
+        let metrics = MetricsPublisher::stdout_from_env(Function::ApplyCommands);
+        let clients = aws.shop_clients(&metrics);
+        let applier =
+            CommandApplier::new(aws.stores, clients, results, aws.clock.clone(), settings);
+        Ok(Self::new(applier, dead_letters, aws.clock).with_metrics(metrics))
+    }
+}
+
+impl FromEnv for SchedulePolls {
+    async fn from_env() -> Result<Self, InitError> {
+        let settings = ScheduleSettings::from_env()?;
+        let aws = AwsWiring::from_env().await?;
+        let poll_queue = aws.queue("POLL_QUEUE_URL").await?;
+        let scheduler = Scheduler::new(aws.stores.tenants, poll_queue, aws.clock, settings);
+        Ok(Self::new(scheduler)
+            .with_metrics(MetricsPublisher::stdout_from_env(Function::SchedulePolls)))
+    }
+}
+
+impl FromEnv for ReceiveAfostoWebhooks {
+    async fn from_env() -> Result<Self, InitError> {
+        let aws = AwsWiring::from_env().await?;
+        let commands = aws.queue("COMMAND_QUEUE_URL").await?;
+        let settings = WebhookSettings::new(aws.config.secrets.clone());
+        let webhook = AfostoWebhook::new(
+            aws.stores.secrets,
+            aws.stores.idempotency,
+            aws.stores.activity,
+            commands,
+            aws.clock,
+            settings,
+        );
+        Ok(Self::new(webhook)
+            .with_metrics(MetricsPublisher::stdout_from_env(Function::AfostoWebhook)))
+    }
+}
+
+impl FromEnv for ReceiveEpagesWebhooks {
+    async fn from_env() -> Result<Self, InitError> {
+        let config = WebhookConfig::from_env()?;
+        let aws = AwsWiring::from_env().await?;
+        let poll_queue = aws.queue("POLL_QUEUE_URL").await?;
+        let mut stores = aws.stores;
+        stores.secrets = Arc::new(CachedSecretStore::new(
+            Arc::new(SecretsManagerStore::new(
+                aws_sdk_secretsmanager::Client::new(&aws.sdk),
+                aws.config.secrets_kms_key_id.clone(),
+            )),
+            SIGNER_CACHE.min(aws.config.secrets_cache_ttl),
+            aws.clock.clone(),
+        ));
+        let receiver = WebhookReceiver {
+            config,
+            stores,
+            poll_queue,
+            clock: aws.clock,
+        };
+        Ok(Self::new(receiver)
+            .with_metrics(MetricsPublisher::stdout_from_env(Function::EpagesWebhook)))
+    }
+}
+
+impl FromEnv for InstallApp {
+    async fn from_env() -> Result<Self, InitError> {
+        let config = InstallConfig::from_env()?;
+        let aws = AwsWiring::from_env().await?;
+        let installer = Installer {
+            config,
+            stores: aws.stores,
+            clock: aws.clock,
+        };
+        Ok(Self::new(installer)
+            .with_metrics(MetricsPublisher::stdout_from_env(Function::InstallApp)))
+    }
+}

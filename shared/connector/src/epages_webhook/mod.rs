@@ -1,0 +1,447 @@
+//! The ePages webhook receiver (Lambda Function URL `epages-webhook`).
+//!
+//! ePages signs each delivery once per signer: `X-EPAGES-SIGNATURE =
+//! base64(HMAC-SHA1(sharedSecret, callbackUri + ":" + body))`. The install flow registered
+//! our callback as `{EPAGES_WEBHOOK_URL}?tenant={id}` and stored the signer's secret per
+//! tenant, so the URI we verify against is rebuilt from configuration, never taken from
+//! request headers a forger controls.
+//!
+//! `order.created` / `order.updated` → a [`PollRequest`] with trigger `Webhook` on the poll
+//! queue, so new orders reach Afosto in seconds (the 5-minute schedule is the backstop).
+//! Per tenant and window (default 30 s) at most two polls are sent: one at once for the
+//! first webhook, one delayed to the end of the window for everything after it, so bursts
+//! cost two polls and no order waits longer than the window.
+//! `app.uninstalled` pauses the tenant and deletes its tokens; its configuration stays.
+
+mod signature;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::lambda_function_urls::{
+    LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
+};
+use base64::Engine;
+use chrono::{DateTime, TimeDelta, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+pub use signature::{sign, verify_any};
+
+use crate::config::{self, ConfigError};
+use crate::pipeline::poll_request::{PollRequest, PollTrigger};
+use crate::ports::idempotency::{ClaimOutcome, IdempotencyKey};
+use crate::ports::queue::OutgoingMessage;
+use crate::ports::secrets::SecretNaming;
+use crate::ports::tenants::UpdateOutcome;
+use crate::ports::{Clock, MessageQueue, StateStores, StoreError};
+use domain::activity::{
+    ActivityEntry, ActivityOutcome, Correlation, Direction, EntityKind, EntityRef,
+};
+use domain::tenant::{SecretRef, TenantConfig, TenantId};
+
+/// The query parameter naming the tenant in our callback URI.
+pub const TENANT_PARAM: &str = "tenant";
+pub const SIGNATURE_HEADER: &str = "x-epages-signature";
+pub const EVENT_TYPE_HEADER: &str = "x-epages-webhook-event-type";
+
+/// Our callback URI for a tenant: `{base}?tenant={id}` (other query parameters of the
+/// base are kept).
+pub fn callback_uri(base: &Url, tenant: &TenantId) -> Url {
+    let mut uri = base.clone();
+    uri.query_pairs_mut()
+        .append_pair(TENANT_PARAM, tenant.as_str());
+    uri
+}
+
+/// Where a tenant's signer secret lives: `{prefix}/tenants/{tenant}/webhook-signer`.
+pub fn signer_secret_ref(naming: &SecretNaming, tenant: &TenantId) -> SecretRef {
+    SecretRef(format!(
+        "{}/tenants/{tenant}/webhook-signer",
+        naming.prefix()
+    ))
+}
+
+/// The stored signer: its id (to find it in `GET /signers` on reinstall) and secret.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredSigner {
+    pub signer_id: uuid::Uuid,
+    #[serde(with = "secret_text")]
+    pub shared_secret: SecretString,
+}
+
+impl StoredSigner {
+    pub fn to_secret(&self) -> SecretString {
+        let value = serde_json::json!({
+            "signerId": self.signer_id,
+            "sharedSecret": self.shared_secret.expose_secret(),
+        });
+        SecretString::from(value.to_string())
+    }
+
+    pub fn from_secret(secret: &SecretString) -> Option<Self> {
+        serde_json::from_str(secret.expose_secret()).ok()
+    }
+}
+
+mod secret_text {
+    use secrecy::{ExposeSecret, SecretString};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value.expose_secret())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
+        String::deserialize(d).map(SecretString::from)
+    }
+}
+
+/// Typed configuration, read from the environment once.
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    /// `EPAGES_WEBHOOK_URL`: this function's public URL, as registered with ePages.
+    pub webhook_url: Url,
+    /// `SECRETS_PREFIX`.
+    pub secrets: SecretNaming,
+    /// `WEBHOOK_POLL_WINDOW_SECONDS` (default 30).
+    pub poll_window: Duration,
+}
+
+impl WebhookConfig {
+    pub const DEFAULT_POLL_WINDOW: Duration = Duration::from_secs(30);
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let webhook_url = Url::parse(&config::required("EPAGES_WEBHOOK_URL")?)
+            .map_err(|e| ConfigError::invalid("EPAGES_WEBHOOK_URL", e.to_string()))?;
+        let secrets = SecretNaming::new(config::required("SECRETS_PREFIX")?)
+            .map_err(|e| ConfigError::invalid("SECRETS_PREFIX", e.to_string()))?;
+        let poll_window = match config::optional("WEBHOOK_POLL_WINDOW_SECONDS")? {
+            None => Self::DEFAULT_POLL_WINDOW,
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(seconds) if (1..=900).contains(&seconds) => Duration::from_secs(seconds),
+                _ => {
+                    return Err(ConfigError::invalid(
+                        "WEBHOOK_POLL_WINDOW_SECONDS",
+                        format!("{raw:?} is not a whole number of seconds in 1..=900"),
+                    ));
+                }
+            },
+        };
+        Ok(Self {
+            webhook_url,
+            secrets,
+            poll_window,
+        })
+    }
+}
+
+/// What the receiver needs: state, the poll queue and a clock.
+#[derive(Clone)]
+pub struct WebhookReceiver {
+    pub config: WebhookConfig,
+    pub stores: StateStores,
+    pub poll_queue: Arc<dyn MessageQueue>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// One delivery, independent of how it arrived.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookDelivery {
+    /// The raw query string (`tenant=…`).
+    pub query: Option<String>,
+    /// Every `X-EPAGES-SIGNATURE` value.
+    pub signatures: Vec<String>,
+    pub event_type: Option<String>,
+    pub body: String,
+}
+
+/// What became of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A poll was requested now.
+    PollRequested,
+    /// A poll was requested for the end of the window.
+    PollScheduled,
+    /// Both polls of this window were already requested.
+    Deduplicated,
+    /// The tenant is paused; nothing to do.
+    TenantPaused,
+    Uninstalled,
+    /// An event type we do not act on.
+    Ignored,
+}
+
+/// Why a delivery was refused or failed; each maps to an HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("missing or invalid `tenant` parameter")]
+    BadTenantParam,
+    #[error("unknown tenant {0}")]
+    UnknownTenant(TenantId),
+    #[error("signature missing or invalid for tenant {0}")]
+    BadSignature(TenantId),
+    #[error("{what} failed")]
+    Store {
+        what: &'static str,
+        #[source]
+        source: StoreError,
+    },
+    #[error("sending the poll request failed: {0}")]
+    Queue(String),
+}
+
+impl WebhookError {
+    pub fn status(&self) -> u16 {
+        match self {
+            WebhookError::BadTenantParam => 400,
+            WebhookError::UnknownTenant(_) => 404,
+            WebhookError::BadSignature(_) => 401,
+            WebhookError::Store { .. } | WebhookError::Queue(_) => 503,
+        }
+    }
+}
+
+fn store(what: &'static str) -> impl FnOnce(StoreError) -> WebhookError {
+    move |source| WebhookError::Store { what, source }
+}
+
+impl WebhookReceiver {
+    /// Verifies and acts on one delivery.
+    pub async fn handle(&self, delivery: &WebhookDelivery) -> Result<Outcome, WebhookError> {
+        let tenant_id = delivery
+            .query
+            .as_deref()
+            .and_then(|query| {
+                url::form_urlencoded::parse(query.as_bytes())
+                    .find(|(name, _)| name == TENANT_PARAM)
+                    .map(|(_, value)| value.into_owned())
+            })
+            .and_then(|raw| TenantId::parse(&raw).ok())
+            .ok_or(WebhookError::BadTenantParam)?;
+        let Some(tenant) = self
+            .stores
+            .tenants
+            .get(&tenant_id)
+            .await
+            .map_err(store("reading the tenant"))?
+        else {
+            tracing::warn!(tenant = %tenant_id, "webhook for an unknown tenant");
+            return Err(WebhookError::UnknownTenant(tenant_id));
+        };
+        let signer = self
+            .stores
+            .secrets
+            .get(&signer_secret_ref(&self.config.secrets, &tenant_id))
+            .await
+            .map_err(store("reading the signer secret"))?
+            .and_then(|secret| StoredSigner::from_secret(&secret));
+        let uri = callback_uri(&self.config.webhook_url, &tenant_id);
+        let verified = signer.is_some_and(|signer| {
+            verify_any(
+                &signer.shared_secret,
+                uri.as_str(),
+                &delivery.body,
+                &delivery.signatures,
+            )
+        });
+        if !verified {
+            tracing::warn!(
+                tenant = %tenant_id,
+                signatures = delivery.signatures.len(),
+                "webhook signature missing or invalid"
+            );
+            return Err(WebhookError::BadSignature(tenant_id));
+        }
+        let event_type = delivery.event_type.as_deref().unwrap_or("");
+        tracing::info!(tenant = %tenant_id, event_type, "verified ePages webhook");
+        match event_type {
+            "order.created" | "order.updated" => self.request_poll(&tenant).await,
+            "app.uninstalled" => self.uninstall(tenant).await,
+            _ => Ok(Outcome::Ignored),
+        }
+    }
+
+    /// The first webhook of a window polls now; the first one after it schedules one poll
+    /// at the end of the window; the rest are covered by those two.
+    async fn request_poll(&self, tenant: &TenantConfig) -> Result<Outcome, WebhookError> {
+        if tenant.paused {
+            return Ok(Outcome::TenantPaused);
+        }
+        let now = self.clock.now();
+        let window = i64::try_from(self.config.poll_window.as_secs().max(1)).unwrap_or(30);
+        let bucket = now.timestamp().div_euclid(window);
+        let window_end = DateTime::<Utc>::from_timestamp((bucket + 1) * window, 0).unwrap_or(now);
+        let expires_at = window_end + TimeDelta::seconds(window);
+        for (slot, delay, outcome) in [
+            ("now", None, Outcome::PollRequested),
+            (
+                "trailing",
+                Some((window_end - now).to_std().unwrap_or_default()),
+                Outcome::PollScheduled,
+            ),
+        ] {
+            let key = IdempotencyKey::new(format!("{}:webhook-poll:{bucket}:{slot}", tenant.id))
+                .map_err(store("building the idempotency key"))?;
+            let claim = self
+                .stores
+                .idempotency
+                .claim(&key, expires_at, expires_at, now)
+                .await
+                .map_err(store("claiming the webhook poll"))?;
+            if claim != ClaimOutcome::Claimed {
+                continue;
+            }
+            let request = PollRequest {
+                tenant: tenant.id.clone(),
+                trigger: PollTrigger::Webhook,
+                requested_at: now,
+            };
+            let mut message = OutgoingMessage::new(request.to_json());
+            if let Some(delay) = delay {
+                message = message.with_delay(Duration::from_secs(delay.as_secs().max(1)));
+            }
+            let sent = match self.poll_queue.send_batch(vec![message]).await {
+                Ok(report) if report.all_sent() => Ok(()),
+                Ok(report) => Err(report
+                    .failures()
+                    .map(|(_, failure)| format!("{}: {}", failure.code, failure.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")),
+                Err(error) => Err(error.to_string()),
+            };
+            return match sent {
+                Ok(()) => {
+                    let result = serde_json::json!({ "slot": slot });
+                    if let Err(error) = self.stores.idempotency.complete(&key, &result).await {
+                        // The poll is on the queue; the claim expires by itself.
+                        tracing::warn!(tenant = %tenant.id, error = %error, "cannot complete the webhook poll claim");
+                    }
+                    Ok(outcome)
+                }
+                Err(reason) => {
+                    // Let the next delivery (or ePages' retry) try again.
+                    if let Err(error) = self.stores.idempotency.release(&key).await {
+                        tracing::warn!(tenant = %tenant.id, error = %error, "cannot release the webhook poll claim");
+                    }
+                    Err(WebhookError::Queue(reason))
+                }
+            };
+        }
+        Ok(Outcome::Deduplicated)
+    }
+
+    /// Pauses the tenant (configuration kept) and deletes its tokens.
+    async fn uninstall(&self, mut tenant: TenantConfig) -> Result<Outcome, WebhookError> {
+        for _ in 0..5 {
+            if tenant.paused {
+                break;
+            }
+            let mut paused = tenant.clone();
+            paused.paused = true;
+            match self
+                .stores
+                .tenants
+                .update(paused, self.clock.now())
+                .await
+                .map_err(store("pausing the tenant"))?
+            {
+                UpdateOutcome::Updated(_) | UpdateOutcome::NotFound => break,
+                UpdateOutcome::Stale { current } => tenant = current,
+            }
+        }
+        self.stores
+            .tokens
+            .delete(&tenant.id)
+            .await
+            .map_err(store("deleting the tokens"))?;
+        let entry = ActivityEntry {
+            tenant: tenant.id.clone(),
+            entry_id: uuid::Uuid::new_v4().to_string(),
+            at: self.clock.now(),
+            entity: EntityRef {
+                kind: EntityKind::Tenant,
+                id: tenant.id.to_string(),
+                number: None,
+            },
+            direction: Direction::EpagesToAfosto,
+            action: "app.uninstalled".to_owned(),
+            outcome: ActivityOutcome::Ok,
+            error: Some("the app was uninstalled in the shop: tenant paused, tokens deleted; re-install to resume".to_owned()),
+            correlation: Correlation::default(),
+        };
+        if let Err(error) = self.stores.activity.append(&[entry]).await {
+            tracing::warn!(tenant = %tenant.id, error = %error, "cannot write the activity log");
+        }
+        tracing::info!(tenant = %tenant.id, "app uninstalled: tenant paused, tokens deleted");
+        Ok(Outcome::Uninstalled)
+    }
+
+    /// The Lambda Function URL shape of [`WebhookReceiver::handle`].
+    pub async fn handle_function_url(
+        &self,
+        request: &LambdaFunctionUrlRequest,
+    ) -> LambdaFunctionUrlResponse {
+        let delivery = match delivery_from(request) {
+            Ok(delivery) => delivery,
+            Err(reason) => return json_response(400, &serde_json::json!({ "error": reason })),
+        };
+        match self.handle(&delivery).await {
+            Ok(outcome) => json_response(200, &serde_json::json!({ "outcome": outcome })),
+            Err(error) => {
+                if error.status() >= 500 {
+                    tracing::error!(error = %crate::auth::report(&error), "webhook failed");
+                }
+                json_response(
+                    error.status(),
+                    &serde_json::json!({ "error": error.to_string() }),
+                )
+            }
+        }
+    }
+}
+
+/// Reads a delivery from a Function URL event (multiple header values arrive joined by
+/// commas; base64 never contains one).
+pub fn delivery_from(request: &LambdaFunctionUrlRequest) -> Result<WebhookDelivery, String> {
+    let header_values = |name: &str| -> Vec<String> {
+        request
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+            .collect()
+    };
+    let body = match (&request.body, request.is_base64_encoded) {
+        (None, _) => String::new(),
+        (Some(body), false) => body.clone(),
+        (Some(body), true) => base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| "the body is not valid base64 UTF-8".to_owned())?,
+    };
+    Ok(WebhookDelivery {
+        query: request.raw_query_string.clone(),
+        signatures: header_values(SIGNATURE_HEADER),
+        event_type: header_values(EVENT_TYPE_HEADER).into_iter().next(),
+        body,
+    })
+}
+
+pub(crate) fn json_response(status: u16, body: &serde_json::Value) -> LambdaFunctionUrlResponse {
+    let mut response = LambdaFunctionUrlResponse::default();
+    response.status_code = i64::from(status);
+    response.body = Some(body.to_string());
+    response.headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}

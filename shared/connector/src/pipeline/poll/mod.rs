@@ -1,0 +1,1064 @@
+//! The order poller: one [`PollRequest`] → the tenant's changed ePages orders → order events
+//! on the outbound FIFO queue, exactly once in effect. See `docs/POLLING.md`.
+//!
+//! Per request: load the tenant (unknown, paused or orders flow off → nothing to do), take
+//! the tenant's poll LEASE, read the window (see [`window`]) page by page sorted by
+//! `updatedAt`, and for each page
+//!
+//! 1. read the ledger of every order on the page in one batch;
+//! 2. run [`order_sync::diff`] per order, reading an order's shipping processes only when a
+//!    new shipment needs its tracking data (the list has none);
+//! 3. write the pre-send ledger states of orders about to be imported;
+//! 4. send every event of the page (group `{tenant}:{orderId}`, deduplication id = event
+//!    id), in order;
+//! 5. write the next ledger states (conditional on the version read);
+//! 6. checkpoint the cursor (forward-only) to the page's last `updatedAt`.
+//!
+//! A crash between any two steps re-runs from the old ledger and yields the same event ids
+//! (the ids are derived from the order's state, see `docs/ORDER-EVENTS.md`), and the cursor
+//! never passes an order that was not fully processed. Bad data in one order is logged to
+//! the activity log and the rest of the page goes on.
+
+pub mod resync;
+pub mod window;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::StreamExt;
+use uuid::Uuid;
+
+use crate::auth::AuthError;
+use crate::auth::ShopClients;
+use crate::config::{self, ConfigError};
+use crate::metrics::{Metric, Metrics};
+use crate::pipeline::poll_request::{PollRequest, PollTrigger};
+use crate::pipeline::sqs_batch::{
+    BatchError, QueueOrdering, Record, RecordHandler, RecordOutcome, process_batch,
+};
+use crate::ports::order_ledger::LedgerPutOutcome;
+use crate::ports::poll_state::{CursorOutcome, LeaseOutcome, RenewOutcome};
+use crate::ports::queue::{OutgoingMessage, SqsBatchResponse, SqsEvent};
+use crate::ports::{Clock, MessageQueue, StateStores, StoreError};
+use beyond::model::BeyondTimestamp;
+use beyond::model::{Order, OrderProcesses, ShippingProcessStatus};
+use beyond::{BeyondClient, BeyondError, OrderQuery, PageRequest, Sort};
+use contracts::order_event::{OrderEvent, Shipment, ShipmentLine};
+use domain::activity::{ActivityEntry, ActivityOutcome, Correlation, Direction, EntityRef};
+use domain::order_sync::event_id::ORDER_EVENT_NAMESPACE;
+use domain::order_sync::{self, Decision, DiffContext, LedgerState, SyncPolicy};
+use domain::poll_state::Lease;
+use domain::tenant::{TenantConfig, TenantId};
+
+use self::window::{ReadTracker, Window};
+
+/// Tunables of the poller; [`PollSettings::default`] is what production uses unless the
+/// environment says otherwise ([`PollSettings::from_env`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollSettings {
+    /// Orders per list call (`size`). 100: the client's default for full reads.
+    pub page_size: u64,
+    /// How far before the cursor a read starts: covers clock skew between ePages and us and
+    /// orders sharing the cursor's millisecond.
+    pub overlap: Duration,
+    /// How far before now a read ends, so an order updated during the read is caught whole
+    /// by the next poll.
+    pub skew: Duration,
+    /// How long a lease is held before it must be renewed.
+    pub lease_ttl: Duration,
+    /// Pages per invocation; a longer read is continued by a new poll request.
+    pub max_pages: u32,
+    /// Wall time per invocation, likewise; keep it well below the Lambda timeout.
+    pub time_budget: Duration,
+    /// Ledger writes in flight at once.
+    pub ledger_concurrency: usize,
+    /// Restarts of a window whose paging shifted, before the poll gives up (to retry later).
+    pub max_restarts: u32,
+    /// Tenants polled at once from one Lambda batch (each tenant's own calls stay bounded
+    /// by its client's concurrency limit).
+    pub batch_concurrency: usize,
+}
+
+impl Default for PollSettings {
+    fn default() -> Self {
+        Self {
+            page_size: 100,
+            overlap: Duration::from_secs(60),
+            skew: Duration::from_secs(30),
+            lease_ttl: Duration::from_secs(300),
+            max_pages: 50,
+            time_budget: Duration::from_secs(600),
+            ledger_concurrency: 8,
+            max_restarts: 3,
+            batch_concurrency: 4,
+        }
+    }
+}
+
+impl PollSettings {
+    /// Defaults, overridden by `POLL_PAGE_SIZE`, `POLL_MAX_PAGES`, `POLL_TIME_BUDGET_SECONDS`,
+    /// `POLL_OVERLAP_SECONDS`, `POLL_SKEW_SECONDS` and `POLL_LEASE_SECONDS` when set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let number = config::number_or;
+        let defaults = Self::default();
+        let settings = Self {
+            page_size: number("POLL_PAGE_SIZE", defaults.page_size)?,
+            max_pages: u32::try_from(number("POLL_MAX_PAGES", u64::from(defaults.max_pages))?)
+                .map_err(|e| ConfigError::invalid("POLL_MAX_PAGES", e.to_string()))?,
+            time_budget: Duration::from_secs(number(
+                "POLL_TIME_BUDGET_SECONDS",
+                defaults.time_budget.as_secs(),
+            )?),
+            overlap: Duration::from_secs(number(
+                "POLL_OVERLAP_SECONDS",
+                defaults.overlap.as_secs(),
+            )?),
+            skew: Duration::from_secs(number("POLL_SKEW_SECONDS", defaults.skew.as_secs())?),
+            lease_ttl: Duration::from_secs(number(
+                "POLL_LEASE_SECONDS",
+                defaults.lease_ttl.as_secs(),
+            )?),
+            ..defaults
+        };
+        if settings.page_size == 0 || settings.max_pages == 0 || settings.lease_ttl.is_zero() {
+            return Err(ConfigError::invalid(
+                "POLL_PAGE_SIZE / POLL_MAX_PAGES / POLL_LEASE_SECONDS",
+                "must be greater than zero",
+            ));
+        }
+        Ok(settings)
+    }
+}
+
+/// The points of a poll at which a test can inject a crash (see [`PollHooks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PollStep {
+    /// The pre-send ledger states of imported orders are written, nothing sent yet.
+    AfterPreSendWrite,
+    /// The page's events are sent, the ledger not yet written.
+    AfterSend,
+    /// The ledger is written, the cursor not yet advanced.
+    AfterLedgerWrite,
+    /// Just before the cursor checkpoint.
+    BeforeCheckpoint,
+}
+
+/// Called at every [`PollStep`]; an error aborts the poll there, as a crash would (the
+/// lease is released so the test can re-run at once). Production uses [`NoHooks`].
+#[cfg(feature = "testing")]
+pub trait PollHooks: Send + Sync {
+    fn at(&self, tenant: &TenantId, step: PollStep) -> Result<(), String>;
+}
+
+/// No injected failures.
+#[cfg(feature = "testing")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHooks;
+
+#[cfg(feature = "testing")]
+impl PollHooks for NoHooks {
+    fn at(&self, _tenant: &TenantId, _step: PollStep) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Why a poll failed. [`PollError::is_transient`] decides between retrying the request
+/// and dead-lettering it.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("state store")]
+    Store(#[from] StoreError),
+    #[error("shop client")]
+    Auth(#[from] AuthError),
+    #[error("reading the shop failed")]
+    Shop(#[source] BeyondError),
+    #[error("the ledger of order {order_id} was written by someone else meanwhile")]
+    LedgerConflict { order_id: String },
+    #[error("{failed} order events were not sent: {reason}")]
+    Send {
+        failed: usize,
+        reason: String,
+        transient: bool,
+    },
+    #[error("the poll lease was lost (expired or taken over)")]
+    LeaseLost,
+    #[error("the order window kept shifting while it was read ({restarts} restarts)")]
+    WindowUnstable { restarts: u32 },
+    #[error(
+        "the time budget ran out before the read could be checkpointed (the shop does not \
+         sort by updatedAt, or more orders than a page share one millisecond); the cursor \
+         stays put"
+    )]
+    OutOfTime,
+    #[error("encoding an order event failed")]
+    Encode(#[source] serde_json::Error),
+    #[error("injected failure at {step:?}: {message}")]
+    Injected { step: PollStep, message: String },
+}
+
+impl PollError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PollError::Store(error) => error.is_transient(),
+            PollError::Auth(error) => !error.is_permanent(),
+            PollError::Shop(error) => error.is_transient(),
+            PollError::Send { transient, .. } => *transient,
+            PollError::LedgerConflict { .. }
+            | PollError::LeaseLost
+            | PollError::WindowUnstable { .. }
+            | PollError::OutOfTime
+            | PollError::Injected { .. } => true,
+            PollError::Encode(_) => false,
+        }
+    }
+}
+
+/// Why a request was acknowledged without polling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotPolled {
+    UnknownTenant,
+    Paused,
+    OrdersFlowOff,
+}
+
+/// Counts of one poll.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollStats {
+    pub pages: u32,
+    pub orders_seen: usize,
+    pub events_sent: usize,
+    /// Forced re-emissions of a `--force` resync, included in `events_sent`.
+    pub events_forced: usize,
+    pub orders_invalid: usize,
+    pub orders_held: usize,
+    pub shipment_reads: usize,
+    pub restarts: u32,
+    /// Beyond HTTP requests this poll made (every attempt, token calls included).
+    pub shop_requests: u64,
+    /// The cursor after the poll.
+    pub cursor: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollOutcome {
+    NotPolled(NotPolled),
+    /// Another poll holds the tenant's lease.
+    LeaseHeld {
+        owner: String,
+        until: DateTime<Utc>,
+    },
+    /// The whole window was read.
+    Completed(PollStats),
+    /// The budget ran out; `continuation` was enqueued to read on.
+    Continued {
+        stats: PollStats,
+        continuation: PollRequest,
+    },
+}
+
+/// The poller service: the ports and clients it needs, built once per container.
+pub struct PollService {
+    stores: StateStores,
+    clients: Arc<ShopClients>,
+    order_events: Arc<dyn MessageQueue>,
+    poll_queue: Arc<dyn MessageQueue>,
+    clock: Arc<dyn Clock>,
+    settings: PollSettings,
+    #[cfg(feature = "testing")]
+    hooks: Arc<dyn PollHooks>,
+    instance: String,
+    metrics: Arc<Metrics>,
+}
+
+impl PollService {
+    pub fn new(
+        stores: StateStores,
+        clients: Arc<ShopClients>,
+        order_events: Arc<dyn MessageQueue>,
+        poll_queue: Arc<dyn MessageQueue>,
+        clock: Arc<dyn Clock>,
+        settings: PollSettings,
+    ) -> Self {
+        Self {
+            stores,
+            clients,
+            order_events,
+            poll_queue,
+            clock,
+            settings,
+            #[cfg(feature = "testing")]
+            hooks: Arc::new(NoHooks),
+            instance: format!("poller-{}", Uuid::new_v4().simple()),
+            metrics: Metrics::disabled(),
+        }
+    }
+
+    /// Counts polls, orders read, events sent and poll lag into `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Injects failures at the [`PollStep`]s (tests).
+    #[cfg(feature = "testing")]
+    pub fn with_hooks(mut self, hooks: Arc<dyn PollHooks>) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// Where a test may stop the poll as a crash would (`testing` feature only).
+    fn hook(&self, tenant: &TenantId, step: PollStep) -> Result<(), PollError> {
+        #[cfg(feature = "testing")]
+        return hook_at(self.hooks.as_ref(), tenant, step);
+        #[cfg(not(feature = "testing"))]
+        {
+            let _ = (tenant, step);
+            Ok(())
+        }
+    }
+
+    pub fn settings(&self) -> &PollSettings {
+        &self.settings
+    }
+
+    /// A Lambda batch from the (standard) poll queue: tenants in parallel, up to
+    /// `batch_concurrency` at once; the partial batch response names the records to retry.
+    pub async fn handle_event(
+        &self,
+        event: &SqsEvent,
+        dead_letters: &dyn MessageQueue,
+    ) -> Result<SqsBatchResponse, BatchError> {
+        let ordering = QueueOrdering::Standard {
+            concurrency: self.settings.batch_concurrency,
+        };
+        let (response, _summary) = process_batch(event, ordering, dead_letters, self).await?;
+        Ok(response)
+    }
+
+    /// Polls one tenant as `request` says. On error the cursor stays where the last fully
+    /// processed page left it, the lease is released and the failure recorded.
+    pub async fn poll(&self, request: &PollRequest) -> Result<PollOutcome, PollError> {
+        let result = self.poll_tenant(request).await;
+        match &result {
+            Ok(PollOutcome::Completed(_)) => self.metrics.incr(Metric::PollsCompleted),
+            Ok(PollOutcome::Continued { .. }) => self.metrics.incr(Metric::PollsContinued),
+            Ok(PollOutcome::NotPolled(_) | PollOutcome::LeaseHeld { .. }) => {}
+            Err(_) => self.metrics.incr(Metric::PollsFailed),
+        }
+        result
+    }
+
+    async fn poll_tenant(&self, request: &PollRequest) -> Result<PollOutcome, PollError> {
+        let started = self.clock.now();
+        let Some(tenant) = self.stores.tenants.get(&request.tenant).await? else {
+            return Ok(PollOutcome::NotPolled(NotPolled::UnknownTenant));
+        };
+        if tenant.paused {
+            return Ok(PollOutcome::NotPolled(NotPolled::Paused));
+        }
+        if !tenant.flows.orders {
+            return Ok(PollOutcome::NotPolled(NotPolled::OrdersFlowOff));
+        }
+        // One owner per poll (not per container): two records of one tenant in one batch
+        // must not share a lease.
+        let owner = format!("{}:{}", self.instance, Uuid::new_v4().simple());
+        let mut lease = match self
+            .stores
+            .poll_state
+            .acquire_lease(&tenant.id, &owner, self.settings.lease_ttl, started)
+            .await?
+        {
+            LeaseOutcome::Acquired(lease) => lease,
+            LeaseOutcome::Held { owner, until } => {
+                return Ok(PollOutcome::LeaseHeld { owner, until });
+            }
+        };
+        let result = self
+            .poll_leased(&tenant, request, &mut lease, started)
+            .await;
+        let now = self.clock.now();
+        let bookkeeping = match &result {
+            Ok(_) => self.stores.poll_state.record_success(&tenant.id, now).await,
+            Err(error) => {
+                let message = error_chain(error);
+                tracing::warn!(tenant = %tenant.id, error = %message, "poll failed");
+                self.stores
+                    .poll_state
+                    .record_failure(&tenant.id, now, &message)
+                    .await
+            }
+        };
+        // Released before the continuation is enqueued, so that it is not turned away by our
+        // own lease.
+        let released = self.stores.poll_state.release_lease(&lease).await;
+        let outcome = result?;
+        bookkeeping?;
+        released?;
+        match outcome {
+            Progress::Completed(stats) => Ok(PollOutcome::Completed(stats)),
+            Progress::BudgetHit {
+                stats,
+                continuation,
+            } => {
+                let report = self
+                    .poll_queue
+                    .send_batch(vec![OutgoingMessage::new(continuation.to_json())])
+                    .await?;
+                if let Some((_, failure)) = report.failures().next() {
+                    return Err(PollError::Send {
+                        failed: 1,
+                        reason: format!("continuation poll request: {}", failure.message),
+                        transient: failure.transient,
+                    });
+                }
+                Ok(PollOutcome::Continued {
+                    stats,
+                    continuation,
+                })
+            }
+        }
+    }
+
+    async fn poll_leased(
+        &self,
+        tenant: &TenantConfig,
+        request: &PollRequest,
+        lease: &mut Lease,
+        started: DateTime<Utc>,
+    ) -> Result<Progress, PollError> {
+        let state = self.stores.poll_state.get(&tenant.id).await?;
+        // Lag: since the last successful poll (or since the tenant was created, if it was
+        // never polled successfully). One value per tenant in the metrics; the tenant
+        // itself only in this log line (a `Tenant` dimension costs a custom metric per
+        // tenant, see infra/OPERATING-METRICS.md).
+        let lag = (started - state.last_success_at.unwrap_or(tenant.created_at)).num_milliseconds()
+            as f64
+            / 1000.0;
+        tracing::info!(tenant = %tenant.id, poll_lag_seconds = lag, "poll started");
+        self.metrics.record_poll_lag(tenant.id.as_str(), lag);
+        let mut cursor = state.cursor;
+        let window = window::plan(
+            &request.trigger,
+            cursor.updated_after,
+            started,
+            self.settings.skew,
+            self.settings.overlap,
+        );
+        let force = match request.trigger {
+            PollTrigger::Resync { force: true, .. } => Some(request.requested_at),
+            _ => None,
+        };
+        let client = self.clients.client_for(tenant)?;
+        let requests_before = client.http_requests();
+        let policy = SyncPolicy::for_tenant(tenant);
+        let mut stats = PollStats::default();
+        let mut tracker = ReadTracker::new();
+        let mut lower = window.lower;
+        let mut page_number = 0u64;
+        // The last `updatedAt` up to which every order was processed, in a sorted read.
+        let mut processed_up_to: Option<DateTime<Utc>> = None;
+
+        let finished = loop {
+            // Stopping makes sense only after progress: a continuation from the same place
+            // (a page full of orders sharing one millisecond) would never get further.
+            let progressed =
+                processed_up_to.is_some_and(|at| Some(window::restart_after(at)) > window.lower);
+            let out_of_time = self.clock.now() - started > delta(self.settings.time_budget);
+            let over_pages = stats.pages >= self.settings.max_pages;
+            if (over_pages || out_of_time) && tracker.sorted() && progressed {
+                break false;
+            }
+            // Without a confirmed sort (or without progress) nothing can be checkpointed:
+            // read on to the end unless the wall-time budget itself is gone.
+            if out_of_time {
+                return Err(PollError::OutOfTime);
+            }
+            self.keep_lease(lease).await?;
+            let query = self.query(tenant, Window { lower, ..window }, page_number);
+            let page = client.list_orders(&query).await.map_err(PollError::Shop)?;
+            stats.pages += 1;
+            let meta = page.page;
+            let has_next_link = page.next_href().is_some();
+            let orders = page.into_items();
+            let shifted = tracker.observe(&orders, meta.map(|m| m.total_elements));
+            let last_on_page = window::last_updated(&orders);
+            stats.orders_seen += orders.len();
+            self.metrics.add_usize(Metric::OrdersRead, orders.len());
+            let detected_at = self.clock.now();
+            let context = DiffContext {
+                tenant: &tenant.id,
+                policy: &policy,
+                detected_at,
+            };
+            self.process_page(&client, &context, orders, force, &mut stats)
+                .await?;
+
+            if shifted {
+                // An order left the window while it was read, so one may have slipped onto
+                // a page already read: read again from the last checkpoint (this page's
+                // orders were processed, which is harmless to repeat).
+                stats.restarts += 1;
+                if stats.restarts > self.settings.max_restarts {
+                    return Err(PollError::WindowUnstable {
+                        restarts: stats.restarts,
+                    });
+                }
+                if tracker.sorted() {
+                    lower = processed_up_to.map(window::restart_after).or(window.lower);
+                }
+                tracker.restart();
+                page_number = 0;
+                continue;
+            }
+            if tracker.sorted()
+                && let Some(last) = last_on_page
+            {
+                self.hook(&tenant.id, PollStep::BeforeCheckpoint)?;
+                cursor = self.checkpoint(&tenant.id, cursor, last).await?;
+                processed_up_to = Some(last);
+            }
+            let more = meta.map_or(has_next_link, |m| {
+                page_number.saturating_add(1) < m.total_pages || has_next_link
+            });
+            if !more {
+                break true;
+            }
+            page_number += 1;
+        };
+
+        stats.shop_requests = client.http_requests().saturating_sub(requests_before);
+        if finished {
+            // Every order updated before `upper` was read: the next poll starts there.
+            self.hook(&tenant.id, PollStep::BeforeCheckpoint)?;
+            cursor = self.checkpoint(&tenant.id, cursor, window.upper).await?;
+            stats.cursor = cursor.updated_after;
+            return Ok(Progress::Completed(stats));
+        }
+        stats.cursor = cursor.updated_after;
+        let (force, requested_at) = match request.trigger {
+            // `requested_at` stays, so the forced ids of an order read again stay the same.
+            PollTrigger::Resync { force, .. } => (force, request.requested_at),
+            PollTrigger::Schedule | PollTrigger::Webhook => (false, self.clock.now()),
+        };
+        // A continuation is a resync from the last checkpoint: it reads on exactly where
+        // this poll stopped, whatever the overlap of an incremental poll would re-read.
+        let since = processed_up_to
+            .or(window.lower)
+            .unwrap_or(tenant.sync_start);
+        Ok(Progress::BudgetHit {
+            stats,
+            continuation: PollRequest {
+                tenant: tenant.id.clone(),
+                trigger: PollTrigger::Resync { since, force },
+                requested_at,
+            },
+        })
+    }
+
+    fn query(&self, tenant: &TenantConfig, window: Window, page: u64) -> OrderQuery {
+        OrderQuery {
+            created_after: Some(BeyondTimestamp(window::created_after(tenant.sync_start))),
+            updated_after: window.lower.map(BeyondTimestamp),
+            updated_before: Some(BeyondTimestamp(window.upper)),
+            paging: PageRequest {
+                page: Some(page),
+                size: Some(self.settings.page_size),
+                sort: Some(Sort::asc("updatedAt")),
+            },
+            ..OrderQuery::default()
+        }
+    }
+
+    /// Renews the lease once half of it is used, so a long backfill keeps it.
+    async fn keep_lease(&self, lease: &mut Lease) -> Result<(), PollError> {
+        let now = self.clock.now();
+        if lease.until - now > delta(self.settings.lease_ttl) / 2 {
+            return Ok(());
+        }
+        match self
+            .stores
+            .poll_state
+            .renew_lease(lease, self.settings.lease_ttl, now)
+            .await?
+        {
+            RenewOutcome::Renewed(renewed) => {
+                *lease = renewed;
+                Ok(())
+            }
+            RenewOutcome::Lost => Err(PollError::LeaseLost),
+        }
+    }
+
+    /// Moves the cursor forward to `to` (never back: a resync behind the cursor leaves it).
+    async fn checkpoint(
+        &self,
+        tenant: &TenantId,
+        cursor: domain::poll_state::PollCursor,
+        to: DateTime<Utc>,
+    ) -> Result<domain::poll_state::PollCursor, PollError> {
+        if cursor.updated_after.is_some_and(|at| at >= to) {
+            return Ok(cursor);
+        }
+        match self
+            .stores
+            .poll_state
+            .advance_cursor(tenant, cursor.version, to)
+            .await?
+        {
+            CursorOutcome::Advanced(cursor) | CursorOutcome::NotForward { current: cursor } => {
+                Ok(cursor)
+            }
+            // We hold the lease, so nobody else should move the cursor; if a poll whose
+            // lease expired did, take its value and go on only forward from there.
+            CursorOutcome::Stale { current } => {
+                if current.updated_after.is_some_and(|at| at >= to) {
+                    Ok(current)
+                } else {
+                    match self
+                        .stores
+                        .poll_state
+                        .advance_cursor(tenant, current.version, to)
+                        .await?
+                    {
+                        CursorOutcome::Advanced(cursor)
+                        | CursorOutcome::NotForward { current: cursor } => Ok(cursor),
+                        CursorOutcome::Stale { .. } => Err(PollError::LeaseLost),
+                    }
+                }
+            }
+        }
+    }
+
+    async fn process_page(
+        &self,
+        client: &BeyondClient,
+        context: &DiffContext<'_>,
+        orders: Vec<Order>,
+        force: Option<DateTime<Utc>>,
+        stats: &mut PollStats,
+    ) -> Result<(), PollError> {
+        if orders.is_empty() {
+            return Ok(());
+        }
+        let tenant = context.tenant;
+        let ids: Vec<String> = orders.iter().map(|order| order.id.to_string()).collect();
+        let ledger = self.stores.order_ledger.get_many(tenant, &ids).await?;
+        let mut plans: Vec<OrderPlan> = Vec::new();
+        let mut activity: Vec<ActivityEntry> = Vec::new();
+        for order in &orders {
+            if let Some(plan) = self
+                .plan_order(client, context, order, &ledger, force, stats, &mut activity)
+                .await?
+            {
+                plans.push(plan);
+            }
+        }
+
+        // 3. Orders about to be imported: record the decision before anything is sent.
+        for plan in &mut plans {
+            if let Some(pre_send) = &plan.decision.pre_send_state {
+                plan.version = self
+                    .put_ledger(tenant, &plan.order_id, pre_send, plan.version)
+                    .await?;
+            }
+        }
+        self.hook(tenant, PollStep::AfterPreSendWrite)?;
+
+        // 4. Send, in order: per order its events, then its forced restatement.
+        let mut messages = Vec::new();
+        for plan in &plans {
+            for event in plan.decision.events.iter().chain(&plan.forced) {
+                let body = serde_json::to_string(event).map_err(PollError::Encode)?;
+                messages.push(OutgoingMessage::fifo(
+                    body,
+                    event.message_group_id(),
+                    event.event_id().to_string(),
+                ));
+            }
+        }
+        if !messages.is_empty() {
+            let count = messages.len();
+            let report = self.order_events.send_batch(messages).await?;
+            let failures: Vec<_> = report.failures().collect();
+            if let Some((_, first)) = failures.first() {
+                return Err(PollError::Send {
+                    failed: failures.len(),
+                    reason: first.message.clone(),
+                    transient: failures.iter().all(|(_, failure)| failure.transient),
+                });
+            }
+            stats.events_sent += count;
+            self.metrics.add_usize(Metric::OrderEventsEmitted, count);
+        }
+        self.hook(tenant, PollStep::AfterSend)?;
+
+        // 5. The ledger, conditional on the version read (or written just before sending).
+        let writes: Vec<_> = plans
+            .iter()
+            .filter(|plan| plan.ledger_changed())
+            .map(|plan| {
+                self.put_ledger(
+                    tenant,
+                    &plan.order_id,
+                    &plan.decision.next_state,
+                    plan.version,
+                )
+            })
+            .collect();
+        let results: Vec<Result<u64, PollError>> = futures::stream::iter(writes)
+            .buffer_unordered(self.settings.ledger_concurrency.max(1))
+            .collect()
+            .await;
+        for result in results {
+            result?;
+        }
+        self.hook(tenant, PollStep::AfterLedgerWrite)?;
+
+        let now = self.clock.now();
+        for plan in &plans {
+            for event in plan.decision.events.iter().chain(&plan.forced) {
+                activity.push(event_entry(tenant, event, now));
+            }
+        }
+        if !activity.is_empty() {
+            self.stores.activity.append(&activity).await?;
+        }
+        Ok(())
+    }
+
+    /// Steps 1–2 for one order. `None` when there is nothing to write or send, or the order
+    /// was logged as unusable.
+    #[allow(clippy::too_many_arguments)]
+    async fn plan_order(
+        &self,
+        client: &BeyondClient,
+        context: &DiffContext<'_>,
+        order: &Order,
+        ledger: &HashMap<String, domain::order_ledger::OrderLedgerEntry>,
+        force: Option<DateTime<Utc>>,
+        stats: &mut PollStats,
+        activity: &mut Vec<ActivityEntry>,
+    ) -> Result<Option<OrderPlan>, PollError> {
+        let tenant = context.tenant;
+        let order_id = order.id.to_string();
+        let entry = ledger.get(&order_id);
+        let previous = match entry
+            .map(|e| LedgerState::from_ledger_data(&e.data))
+            .transpose()
+        {
+            Ok(previous) => previous,
+            Err(error) => {
+                stats.orders_invalid += 1;
+                activity.push(failure_entry(
+                    tenant,
+                    order,
+                    "order.sync",
+                    format!(
+                        "the stored order ledger cannot be read: {}",
+                        error_chain(&error)
+                    ),
+                    self.clock.now(),
+                ));
+                return Ok(None);
+            }
+        };
+        let version = entry.map_or(0, |entry| entry.version);
+        let restate = force.is_some() && previous.as_ref().is_some_and(|state| state.imported);
+        let shipments = if order_sync::shipment_detected(previous.as_ref(), order)
+            || (restate && order_sync::shipment_detected(None, order))
+        {
+            stats.shipment_reads += 1;
+            Some(self.shipments(client, tenant, order, activity).await?)
+        } else {
+            None
+        };
+        let decision = match order_sync::diff(
+            context,
+            previous.as_ref(),
+            order,
+            shipments.as_deref(),
+        ) {
+            Ok(decision) => decision,
+            Err(invalid) => {
+                stats.orders_invalid += 1;
+                tracing::warn!(%tenant, order = %order.id, error = %invalid, "order not usable");
+                activity.push(failure_entry(
+                    tenant,
+                    order,
+                    "order.import",
+                    invalid.to_string(),
+                    self.clock.now(),
+                ));
+                return Ok(None);
+            }
+        };
+        for anomaly in &decision.anomalies {
+            activity.push(ActivityEntry {
+                outcome: ActivityOutcome::Skipped,
+                ..failure_entry(
+                    tenant,
+                    order,
+                    "order.sync",
+                    anomaly.to_string(),
+                    self.clock.now(),
+                )
+            });
+        }
+        if let Some(reason) = &decision.skipped_reason {
+            stats.orders_held += usize::from(!reason.is_final());
+            tracing::debug!(%tenant, order = %order.id, %reason, "order not imported");
+        }
+        let forced = match force {
+            Some(requested_at) if restate => {
+                // Restate the order from scratch: the import path without the policy (it was
+                // imported), every cumulative state once, under ids of this resync.
+                let fresh = LedgerState {
+                    import_decided: true,
+                    ..LedgerState::default()
+                };
+                match order_sync::diff(context, Some(&fresh), order, shipments.as_deref()) {
+                    Ok(restated) => restated
+                        .events
+                        .into_iter()
+                        .map(|event| forced_event(event, requested_at))
+                        .collect(),
+                    Err(_) => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        };
+        stats.events_forced += forced.len();
+        let plan = OrderPlan {
+            order_id,
+            version,
+            previous,
+            decision,
+            forced,
+        };
+        Ok(
+            (plan.ledger_changed() || plan.has_events() || plan.decision.pre_send_state.is_some())
+                .then_some(plan),
+        )
+    }
+
+    /// The order's shipped shipping processes with their tracking data. A transient failure
+    /// aborts the poll (the cursor stays); a permanent one is logged and the shipment is
+    /// reported without tracking, as the contract allows.
+    async fn shipments(
+        &self,
+        client: &BeyondClient,
+        tenant: &TenantId,
+        order: &Order,
+        activity: &mut Vec<ActivityEntry>,
+    ) -> Result<Vec<Shipment>, PollError> {
+        match client.order_processes(order.id).await {
+            Ok(processes) => Ok(shipments_of(&processes)),
+            Err(error) if error.is_transient() => Err(PollError::Shop(error)),
+            Err(error) => {
+                activity.push(failure_entry(
+                    tenant,
+                    order,
+                    "order.shipments",
+                    format!(
+                        "shipping processes could not be read, tracking is not reported: {}",
+                        error_chain(&error)
+                    ),
+                    self.clock.now(),
+                ));
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    async fn put_ledger(
+        &self,
+        tenant: &TenantId,
+        order_id: &str,
+        state: &LedgerState,
+        expected_version: u64,
+    ) -> Result<u64, PollError> {
+        let data = state.to_ledger_data().map_err(|error| match error {
+            order_sync::LedgerDataError::Serialize(source)
+            | order_sync::LedgerDataError::Malformed(source) => PollError::Encode(source),
+            order_sync::LedgerDataError::UnknownFormat { .. } => PollError::LedgerConflict {
+                order_id: order_id.to_owned(),
+            },
+        })?;
+        match self
+            .stores
+            .order_ledger
+            .put(tenant, order_id, data, expected_version, self.clock.now())
+            .await?
+        {
+            LedgerPutOutcome::Stored(entry) => Ok(entry.version),
+            LedgerPutOutcome::Stale { .. } => Err(PollError::LedgerConflict {
+                order_id: order_id.to_owned(),
+            }),
+        }
+    }
+}
+
+/// What one poll decided for one order.
+struct OrderPlan {
+    order_id: String,
+    /// The ledger version the next write is conditional on.
+    version: u64,
+    previous: Option<LedgerState>,
+    decision: Decision,
+    forced: Vec<OrderEvent>,
+}
+
+impl OrderPlan {
+    fn ledger_changed(&self) -> bool {
+        self.decision.ledger_changed(self.previous.as_ref())
+    }
+
+    fn has_events(&self) -> bool {
+        !self.decision.events.is_empty() || !self.forced.is_empty()
+    }
+}
+
+enum Progress {
+    Completed(PollStats),
+    BudgetHit {
+        stats: PollStats,
+        continuation: PollRequest,
+    },
+}
+
+/// A forced re-emission gets a new id derived from the original one and the resync request
+/// (`UUIDv5(namespace, "{eventId}|resync|{requestedAt ms}")`): distinct from every normal
+/// id, and the same when the same resync request re-runs after a crash.
+pub fn forced_event_id(event_id: Uuid, requested_at: DateTime<Utc>) -> Uuid {
+    let name = format!("{event_id}|resync|{}", requested_at.timestamp_millis());
+    Uuid::new_v5(&ORDER_EVENT_NAMESPACE, name.as_bytes())
+}
+
+fn forced_event(mut event: OrderEvent, requested_at: DateTime<Utc>) -> OrderEvent {
+    let header = match &mut event {
+        OrderEvent::Created(e) => &mut e.header,
+        OrderEvent::Canceled(e) => &mut e.header,
+        OrderEvent::Shipped(e) => &mut e.header,
+        OrderEvent::Delivered(e) | OrderEvent::ReadyForPickup(e) | OrderEvent::PickedUp(e) => {
+            &mut e.header
+        }
+        OrderEvent::Returned(e) => &mut e.header,
+    };
+    header.event_id = forced_event_id(header.event_id, requested_at);
+    event
+}
+
+/// Shipped (or delivered) shipping processes as the contract reports them.
+pub fn shipments_of(processes: &OrderProcesses) -> Vec<Shipment> {
+    processes
+        .embedded
+        .shipping
+        .iter()
+        .filter(|process| {
+            matches!(
+                process.status,
+                ShippingProcessStatus::Shipped | ShippingProcessStatus::Delivered
+            )
+        })
+        .map(|process| Shipment {
+            shipping_process_id: process.id,
+            tracking_code: process.tracking_code.clone(),
+            tracking_link: process.tracking_link.clone(),
+            lines: process
+                .line_items
+                .iter()
+                .map(|line| ShipmentLine {
+                    line_item_id: line.product_line_item_id,
+                    quantity: line.quantity,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn event_entry(tenant: &TenantId, event: &OrderEvent, at: DateTime<Utc>) -> ActivityEntry {
+    let header = event.header();
+    ActivityEntry {
+        tenant: tenant.clone(),
+        entry_id: header.event_id.to_string(),
+        at,
+        entity: EntityRef::order(
+            header.order_id.to_string(),
+            Some(header.order_number.clone()),
+        ),
+        direction: Direction::EpagesToAfosto,
+        action: event.kind().as_str().to_owned(),
+        outcome: ActivityOutcome::Ok,
+        error: None,
+        correlation: Correlation {
+            event_id: Some(header.event_id.to_string()),
+            ..Correlation::default()
+        },
+    }
+}
+
+fn failure_entry(
+    tenant: &TenantId,
+    order: &Order,
+    action: &str,
+    reason: String,
+    at: DateTime<Utc>,
+) -> ActivityEntry {
+    ActivityEntry {
+        tenant: tenant.clone(),
+        entry_id: Uuid::new_v4().to_string(),
+        at,
+        entity: EntityRef::order(order.id.to_string(), order.order_number.clone()),
+        direction: Direction::EpagesToAfosto,
+        action: action.to_owned(),
+        outcome: ActivityOutcome::Failed,
+        error: Some(reason),
+        correlation: Correlation::default(),
+    }
+}
+
+/// The test hook at `step` (the `testing` feature); nothing in production.
+#[cfg(feature = "testing")]
+fn hook_at(hooks: &dyn PollHooks, tenant: &TenantId, step: PollStep) -> Result<(), PollError> {
+    hooks
+        .at(tenant, step)
+        .map_err(|message| PollError::Injected { step, message })
+}
+
+fn delta(duration: Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
+}
+
+/// An error with its causes, for logs and the poll state.
+pub use crate::error_chain::error_chain;
+
+/// The SQS-triggered entry point: one poll per record. A malformed request is dead-lettered;
+/// a held lease retries later, except for a scheduled poll, which the running poll (or the
+/// next schedule, five minutes on) makes redundant.
+#[async_trait]
+impl RecordHandler for PollService {
+    async fn handle(&self, record: Record<'_>) -> RecordOutcome {
+        let request = match PollRequest::parse(record.body) {
+            Ok(request) => request,
+            Err(error) => return RecordOutcome::reject(error_chain(&error)),
+        };
+        match self.poll(&request).await {
+            Ok(PollOutcome::LeaseHeld { owner, until }) => match request.trigger {
+                PollTrigger::Schedule => RecordOutcome::Done,
+                _ => RecordOutcome::retry(format!(
+                    "tenant {} is being polled by {owner} until {until}",
+                    request.tenant
+                )),
+            },
+            Ok(outcome) => {
+                tracing::info!(tenant = %request.tenant, ?outcome, "poll done");
+                RecordOutcome::Done
+            }
+            Err(error) if error.is_transient() => RecordOutcome::retry(error_chain(&error)),
+            Err(error) => RecordOutcome::reject(error_chain(&error)),
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Embedded poll cursor, lease and bookkeeping.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::persist::{JsonFile, Mutation};
+use connector::ports::clock::{add_std, truncate_to_millis};
+use connector::ports::poll_state::{
+    CursorOutcome, LeaseOutcome, ReleaseOutcome, RenewOutcome, check_lease_request, clip_message,
+};
+use connector::ports::{PollStateStore, StoreError};
+use domain::poll_state::{Lease, PollCursor, PollFailure, PollState};
+use domain::tenant::TenantId;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct PollRecord {
+    state: PollState,
+    /// The epoch of the last lease handed out; survives release so epochs never repeat.
+    last_epoch: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct PollFile {
+    tenants: BTreeMap<TenantId, PollRecord>,
+}
+
+pub struct EmbeddedPollStateStore {
+    file: JsonFile<PollFile>,
+}
+
+impl EmbeddedPollStateStore {
+    pub async fn open(dir: &Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            file: JsonFile::open(dir.join("poll_state.json")).await?,
+        })
+    }
+}
+
+fn held_lease(record: &PollRecord, lease: &Lease) -> bool {
+    record
+        .state
+        .lease
+        .as_ref()
+        .is_some_and(|held| held.owner == lease.owner && held.epoch == lease.epoch)
+}
+
+#[async_trait]
+impl PollStateStore for EmbeddedPollStateStore {
+    async fn get(&self, tenant: &TenantId) -> Result<PollState, StoreError> {
+        Ok(self
+            .file
+            .read(|file| {
+                file.tenants
+                    .get(tenant)
+                    .map(|record| record.state.clone())
+                    .unwrap_or_default()
+            })
+            .await)
+    }
+
+    async fn acquire_lease(
+        &self,
+        tenant: &TenantId,
+        owner: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseOutcome, StoreError> {
+        check_lease_request(owner, ttl)?;
+        let now = truncate_to_millis(now);
+        let until = add_std(now, ttl, "lease ttl")?;
+        self.file
+            .update(|file| {
+                let record = file.tenants.entry(tenant.clone()).or_default();
+                if let Some(held) = &record.state.lease
+                    && held.until > now
+                {
+                    return Ok(Mutation::Unchanged(LeaseOutcome::Held {
+                        owner: held.owner.clone(),
+                        until: held.until,
+                    }));
+                }
+                record.last_epoch += 1;
+                let lease = Lease {
+                    tenant: tenant.clone(),
+                    owner: owner.to_owned(),
+                    until,
+                    epoch: record.last_epoch,
+                };
+                record.state.lease = Some(lease.clone());
+                Ok(Mutation::Changed(LeaseOutcome::Acquired(lease)))
+            })
+            .await
+    }
+
+    async fn renew_lease(
+        &self,
+        lease: &Lease,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<RenewOutcome, StoreError> {
+        check_lease_request(&lease.owner, ttl)?;
+        let now = truncate_to_millis(now);
+        let until = add_std(now, ttl, "lease ttl")?;
+        self.file
+            .update(|file| {
+                let Some(record) = file.tenants.get_mut(&lease.tenant) else {
+                    return Ok(Mutation::Unchanged(RenewOutcome::Lost));
+                };
+                let unexpired = record.state.lease.as_ref().is_some_and(|l| l.until > now);
+                if !held_lease(record, lease) || !unexpired {
+                    return Ok(Mutation::Unchanged(RenewOutcome::Lost));
+                }
+                let renewed = Lease {
+                    until,
+                    ..lease.clone()
+                };
+                record.state.lease = Some(renewed.clone());
+                Ok(Mutation::Changed(RenewOutcome::Renewed(renewed)))
+            })
+            .await
+    }
+
+    async fn release_lease(&self, lease: &Lease) -> Result<ReleaseOutcome, StoreError> {
+        self.file
+            .update(|file| {
+                let Some(record) = file.tenants.get_mut(&lease.tenant) else {
+                    return Ok(Mutation::Unchanged(ReleaseOutcome::NotHeld));
+                };
+                if !held_lease(record, lease) {
+                    return Ok(Mutation::Unchanged(ReleaseOutcome::NotHeld));
+                }
+                record.state.lease = None;
+                Ok(Mutation::Changed(ReleaseOutcome::Released))
+            })
+            .await
+    }
+
+    async fn advance_cursor(
+        &self,
+        tenant: &TenantId,
+        expected_version: u64,
+        updated_after: DateTime<Utc>,
+    ) -> Result<CursorOutcome, StoreError> {
+        let updated_after = truncate_to_millis(updated_after);
+        self.file
+            .update(|file| {
+                let record = file.tenants.entry(tenant.clone()).or_default();
+                let current = record.state.cursor.clone();
+                if current.version != expected_version {
+                    return Ok(Mutation::Unchanged(CursorOutcome::Stale { current }));
+                }
+                if current.updated_after.is_some_and(|at| at > updated_after) {
+                    return Ok(Mutation::Unchanged(CursorOutcome::NotForward { current }));
+                }
+                let advanced = PollCursor {
+                    updated_after: Some(updated_after),
+                    version: expected_version + 1,
+                };
+                record.state.cursor = advanced.clone();
+                Ok(Mutation::Changed(CursorOutcome::Advanced(advanced)))
+            })
+            .await
+    }
+
+    async fn record_success(&self, tenant: &TenantId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let at = truncate_to_millis(at);
+        self.file
+            .update(|file| {
+                file.tenants
+                    .entry(tenant.clone())
+                    .or_default()
+                    .state
+                    .last_success_at = Some(at);
+                Ok(Mutation::Changed(()))
+            })
+            .await
+    }
+
+    async fn record_failure(
+        &self,
+        tenant: &TenantId,
+        at: DateTime<Utc>,
+        message: &str,
+    ) -> Result<(), StoreError> {
+        let failure = PollFailure {
+            at: truncate_to_millis(at),
+            message: clip_message(message),
+        };
+        self.file
+            .update(|file| {
+                file.tenants
+                    .entry(tenant.clone())
+                    .or_default()
+                    .state
+                    .last_failure = Some(failure);
+                Ok(Mutation::Changed(()))
+            })
+            .await
+    }
+}
