@@ -2,7 +2,7 @@
 //! and command queues.
 //!
 //! Looking never consumes: messages are received with a short visibility timeout and made
-//! visible again at once (`connector::ports::queue::peek`). Receiving raises a message's
+//! visible again at once (`connector::pipeline::dead_letters::peek`). Receiving raises a message's
 //! receive count; the dead-letter queues have no redrive of their own, so that is harmless.
 //!
 //! Replay moves messages back to their source queue (send, then delete). On the FIFO
@@ -23,10 +23,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
+use connector::pipeline::dead_letters::{self, ReplayOneOutcome, ReplayReport, sort_dead_letters};
 use connector::pipeline::sqs_batch::dead_letter_attributes;
-use connector::ports::queue::{
-    self, ReceivedMessage, ReplayOneOutcome, ReplayReport, StageQueues, sort_dead_letters,
-};
+use connector::ports::queue::{ReceivedMessage, StageQueues};
 use connector::ports::{MessageQueue, StoreError};
 use serde::Serialize;
 
@@ -253,7 +252,7 @@ async fn peek_all(
     limit: usize,
     now: DateTime<Utc>,
 ) -> Result<Vec<DeadLetter>, DlqError> {
-    let mut messages = queue::peek(dead, limit)
+    let mut messages = dead_letters::peek(dead, limit)
         .await
         .map_err(|source| DlqError::Queue {
             action: "reading",
@@ -448,13 +447,14 @@ fn print_moved(moved: &[Moved], json: bool) -> Result<(), DlqError> {
 
 async fn replay_one(pairs: &[Pair], id: &str, group: bool, json: bool) -> Result<(), DlqError> {
     for (name, source, dead) in pairs {
-        let outcome = queue::replay_message(dead.as_ref(), source.as_ref(), id, group, &mut |_| {})
-            .await
-            .map_err(|source| DlqError::Queue {
-                action: "replaying from",
-                queue: name,
-                source,
-            })?;
+        let outcome =
+            dead_letters::replay_message(dead.as_ref(), source.as_ref(), id, group, &mut |_| {})
+                .await
+                .map_err(|source| DlqError::Queue {
+                    action: "replaying from",
+                    queue: name,
+                    source,
+                })?;
         match outcome {
             ReplayOneOutcome::NotFound => continue,
             ReplayOneOutcome::Replayed(report) => {
@@ -520,7 +520,7 @@ async fn replay_all(pairs: &[Pair], yes: bool, json: bool) -> Result<(), DlqErro
         }
         // At most what was there when we started: a consumer that rejects a replayed message
         // at once puts it back, and replay must not chase it forever.
-        let report = queue::replay_with_progress(
+        let report = dead_letters::replay_with_progress(
             dead.as_ref(),
             source.as_ref(),
             depth as usize,

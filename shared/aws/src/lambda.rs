@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::CachedSecretStore;
 use beyond::HttpSettings;
 use connector::afosto_webhook::{AfostoWebhook, WebhookSettings};
 use connector::auth::ShopClients;
@@ -21,7 +22,6 @@ use connector::metrics::{Function, MetricsPublisher};
 use connector::pipeline::apply::{ApplySettings, CommandApplier};
 use connector::pipeline::poll::{PollService, PollSettings};
 use connector::pipeline::schedule::{ScheduleSettings, Scheduler};
-use connector::ports::secrets::CachedSecretStore;
 use connector::ports::{Clock, MessageQueue, StateStores, StoreError, SystemClock};
 
 use crate::{AwsStateConfig, SecretsManagerStore, SqsQueue, queue_url_from_env, state_stores};

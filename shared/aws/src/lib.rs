@@ -14,6 +14,7 @@ mod poll_state;
 #[cfg(feature = "testing")]
 pub mod provision;
 pub mod sdk;
+mod secret_cache;
 mod secrets;
 mod sqs;
 mod stock_marks;
@@ -33,13 +34,13 @@ pub use config::{
 pub use idempotency::DynamoIdempotencyStore;
 pub use order_ledger::DynamoOrderLedger;
 pub use poll_state::DynamoPollStateStore;
+pub use secret_cache::CachedSecretStore;
 pub use secrets::SecretsManagerStore;
 pub use sqs::SqsQueue;
 pub use stock_marks::DynamoStockMarkStore;
 pub use tenants::DynamoTenantStore;
 pub use tokens::DynamoTokenStore;
 
-use connector::ports::secrets::CachedSecretStore;
 use connector::ports::{Clock, StateStores};
 
 /// Every state port on AWS, from one SDK configuration. Secrets are cached for

@@ -6,18 +6,7 @@ use http::StatusCode;
 
 use super::model::{ErrorBody, ValidationError};
 
-/// How a caller should treat a failed call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// Worth retrying later (429, 5xx, timeouts, connection failures).
-    Transient,
-    /// Retrying the same request will fail the same way (validation, not found,
-    /// conflict, missing scope, a body we cannot decode).
-    Permanent,
-    /// An UNSAFE request may or may not have been applied: re-read the state
-    /// (order buckets, processes, stock) before deciding to repeat it.
-    Ambiguous,
-}
+pub use crate::disposition::Disposition;
 
 /// What Beyond said about a failed request.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -84,12 +73,12 @@ pub enum BeyondError {
 
     /// The token source could not provide an access token. A token source outside this
     /// crate (the app's tenant tokens) knows whether a person is needed and says so in
-    /// `class`; a [`BeyondError`] source is classified by its own rules.
+    /// `disposition`; a [`BeyondError`] source is classified by its own rules.
     #[error("cannot obtain an access token")]
     Token {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
-        class: ErrorClass,
+        disposition: Disposition,
     },
 
     /// Paging did not converge (the server kept announcing more pages).
@@ -213,33 +202,36 @@ impl BeyondError {
         matches!(self, BeyondError::AmbiguousUnsafeRequest { .. })
     }
 
-    /// Transient, permanent, or ambiguous; see [`ErrorClass`].
-    pub fn class(&self) -> ErrorClass {
+    /// Transient, permanent, or ambiguous; see [`Disposition`].
+    pub fn disposition(&self) -> Disposition {
         match self {
-            BeyondError::AmbiguousUnsafeRequest { .. } => ErrorClass::Ambiguous,
+            BeyondError::AmbiguousUnsafeRequest { .. } => Disposition::Ambiguous,
             BeyondError::Api {
                 status, details, ..
             } => classify_status(*status, details.error_id.as_deref()),
             BeyondError::Transport { source, .. } => {
                 if source.is_builder() {
-                    ErrorClass::Permanent
+                    Disposition::Reject
                 } else {
-                    ErrorClass::Transient
+                    Disposition::Retry
                 }
             }
-            BeyondError::Token { source, class } => match source.downcast_ref::<BeyondError>() {
-                Some(inner) => match inner.class() {
+            BeyondError::Token {
+                source,
+                disposition,
+            } => match source.downcast_ref::<BeyondError>() {
+                Some(inner) => match inner.disposition() {
                     // A token call is safe to repeat, so its ambiguity does not matter.
-                    ErrorClass::Ambiguous => ErrorClass::Transient,
+                    Disposition::Ambiguous => Disposition::Retry,
                     class => class,
                 },
                 // A tenant token source (`connector::auth`) knows whether it needs a person.
-                None => *class,
+                None => *disposition,
             },
             BeyondError::Decode { .. }
             | BeyondError::Encode { .. }
             | BeyondError::Config { .. }
-            | BeyondError::PagingRunaway { .. } => ErrorClass::Permanent,
+            | BeyondError::PagingRunaway { .. } => Disposition::Reject,
         }
     }
 
@@ -247,20 +239,20 @@ impl BeyondError {
     /// `false` for [`BeyondError::AmbiguousUnsafeRequest`]: that one needs reconciling, not
     /// a blind retry (see [`BeyondError::class`]).
     pub fn is_transient(&self) -> bool {
-        self.class() == ErrorClass::Transient
+        self.disposition() == Disposition::Retry
     }
 }
 
 /// Status-based classification shared by the error and the retry loop.
-pub(crate) fn classify_status(status: StatusCode, error_id: Option<&str>) -> ErrorClass {
+pub(crate) fn classify_status(status: StatusCode, error_id: Option<&str>) -> Disposition {
     if status == StatusCode::TOO_MANY_REQUESTS
         || status == StatusCode::REQUEST_TIMEOUT
         || status.is_server_error()
         || (status == StatusCode::CONFLICT && error_id == Some(OPTIMISTIC_LOCKING_FAILURE))
     {
-        ErrorClass::Transient
+        Disposition::Retry
     } else {
-        ErrorClass::Permanent
+        Disposition::Reject
     }
 }
 
@@ -290,7 +282,7 @@ mod tests {
         assert_eq!(err.reason_id(), Some("order-has-pickup-line-item"));
         assert_eq!(err.trace_id(), Some("t-1"));
         assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
-        assert_eq!(err.class(), ErrorClass::Permanent);
+        assert_eq!(err.disposition(), Disposition::Reject);
         let text = err.to_string();
         assert!(
             text.contains("test-op")
@@ -338,7 +330,7 @@ mod tests {
             operation: "create-shipping-process",
             source: Box::new(api(502, r#"{"errorId":"bad-gateway"}"#)),
         };
-        assert_eq!(err.class(), ErrorClass::Ambiguous);
+        assert_eq!(err.disposition(), Disposition::Ambiguous);
         assert!(!err.is_transient());
         assert!(err.is_ambiguous());
         assert_eq!(err.status(), Some(StatusCode::BAD_GATEWAY));

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod disposition;
 pub mod error;
 pub mod model;
 pub mod observe;
@@ -18,6 +19,7 @@ pub use client::{
     BeyondClient, BeyondHttp, ClientConfig, HttpSettings, Listing, OrderQuery, PageRequest, Sort,
     SortDirection,
 };
-pub use error::{ApiFailure, BeyondError, ErrorClass};
+pub use disposition::Disposition;
+pub use error::{ApiFailure, BeyondError};
 pub use observe::{ClientEvent, ClientObserver, IgnoreEvents};
 pub use retry::{RequestSafety, RetryPolicy};

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use http::StatusCode;
 use rand::Rng;
 
-use super::error::{ErrorClass, classify_status};
+use super::error::{Disposition, classify_status};
 
 /// How safe it is to send a request again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +129,7 @@ pub fn decide(
             RequestSafety::Safe | RequestSafety::Repeatable => retry_if_allowed,
         },
         AttemptFailure::Status { status, error_id } => {
-            if classify_status(status, error_id) != ErrorClass::Transient {
+            if classify_status(status, error_id) != Disposition::Retry {
                 return Decision::Fail;
             }
             match safety {

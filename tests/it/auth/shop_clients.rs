@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use beyond::ErrorClass;
+use beyond::Disposition;
 use connector::auth::ShopClients;
 use connector::ports::activity::TimeRange;
 use connector::ports::{Clock, PageRequest};
@@ -227,7 +227,7 @@ async fn rejected_refresh_token(kind: Kind) {
         .list_signers()
         .await
         .expect_err("the refresh is refused");
-    assert_eq!(error.class(), ErrorClass::Permanent, "{error}");
+    assert_eq!(error.disposition(), Disposition::Reject, "{error}");
     let text = crate::auth::report(&error);
     assert!(text.contains("re-install the app"), "{text}");
 
@@ -261,7 +261,7 @@ async fn rejected_refresh_token(kind: Kind) {
         .list_signers()
         .await
         .expect_err("no tokens");
-    assert_eq!(error.class(), ErrorClass::Permanent);
+    assert_eq!(error.disposition(), Disposition::Reject);
 }
 
 async fn rebuilt_on_change(kind: Kind) {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use beyond::model::{
     CreateCancelProcess, CreatePickupProcess, CreateProduct, CreateShippingProcess, ProcessLineItem,
 };
-use beyond::{BeyondClient, BeyondError, ClientConfig, ErrorClass, StaticToken};
+use beyond::{BeyondClient, BeyondError, ClientConfig, Disposition, StaticToken};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::json;
@@ -26,7 +26,7 @@ fn ship(line: Uuid, quantity: u32) -> CreateShippingProcess {
 fn assert_permanent(error: &BeyondError, status: StatusCode, error_id: &str) {
     assert_eq!(error.status(), Some(status), "{error:?}");
     assert_eq!(error.error_id(), Some(error_id), "{error:?}");
-    assert_eq!(error.class(), ErrorClass::Permanent);
+    assert_eq!(error.disposition(), Disposition::Reject);
     assert!(!error.is_transient());
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use beyond::model::{CreateShippingProcess, MarkShipped, ProcessLineItem};
-use beyond::{BeyondClient, BeyondError, ClientConfig, ErrorClass, StaticToken};
+use beyond::{BeyondClient, BeyondError, ClientConfig, Disposition, StaticToken};
 use sandbox::{FaultKind, Outcome};
 use secrecy::SecretString;
 use uuid::Uuid;
@@ -169,7 +169,7 @@ async fn an_unsafe_post_is_not_retried_after_a_server_error_while_a_get_is() {
         .add_fault(f.fault("POST", SHIPPINGS, bad_gateway).always());
 
     let read = f.client.get_order(order_id).await.unwrap_err();
-    assert_eq!(read.class(), ErrorClass::Transient);
+    assert_eq!(read.disposition(), Disposition::Retry);
     assert!(read.is_transient());
     assert_eq!(
         statuses(&f.journal("GET", ONE_ORDER)),
@@ -183,7 +183,7 @@ async fn an_unsafe_post_is_not_retried_after_a_server_error_while_a_get_is() {
         .await
         .unwrap_err();
     assert!(write.is_ambiguous(), "{write:?}");
-    assert_eq!(write.class(), ErrorClass::Ambiguous);
+    assert_eq!(write.disposition(), Disposition::Ambiguous);
     assert_eq!(write.status().map(|s| s.as_u16()), Some(502));
     assert!(matches!(
         &write,

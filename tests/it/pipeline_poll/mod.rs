@@ -338,8 +338,8 @@ async fn calls_are_one_per_idle_poll_and_one_per_page(backend: Backend) {
 }
 
 async fn a_long_read_continues_through_the_poll_queue(backend: Backend) {
+    use aws_lambda_events::event::sqs::SqsEvent;
     use connector::pipeline::sqs_batch::{QueueOrdering, process_batch};
-    use connector::ports::queue::SqsEvent;
 
     let world = World::start(backend).await;
     let service = world.service(PollSettings {

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use aws_lambda_events::event::sqs::SqsMessage;
 use connector::pipeline::poll::{PollError, PollHooks, PollOutcome, PollSettings, PollStep};
 use connector::pipeline::poll_request::PollTrigger;
 use connector::pipeline::sqs_batch::{Record, RecordHandler, RecordOutcome};
 use connector::ports::Clock;
 use connector::ports::poll_state::LeaseOutcome;
-use connector::ports::queue::SqsMessage;
 use domain::tenant::TenantId;
 use sandbox::{FaultKind, FaultSpec, SeedAction};
 use uuid::Uuid;

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use aws_adapters::provision::QueueSpec;
-use connector::ports::queue::{OutgoingMessage, ReceivedMessage, peek, replay};
+use connector::pipeline::dead_letters::{peek, replay};
+use connector::ports::queue::{OutgoingMessage, ReceivedMessage};
 use connector::ports::{MessageQueue, StoreError};
 use futures::future::BoxFuture;
 
@@ -451,7 +452,7 @@ async fn received_messages_make_lambda_records(make: MakePair) {
     let got = drain(queue, 1).await;
     let record = got[0].to_lambda_record("eu-west-1");
     let json = serde_json::to_value(&record).expect("serializes");
-    let event: connector::ports::queue::SqsEvent =
+    let event: aws_lambda_events::event::sqs::SqsEvent =
         serde_json::from_value(serde_json::json!({ "Records": [json] })).expect("an SqsEvent");
     let back = &event.records[0];
     assert_eq!(back.message_id.as_deref(), Some(got[0].message_id.as_str()));

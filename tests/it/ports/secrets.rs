@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use aws_adapters::CachedSecretStore;
 use chrono::TimeDelta;
-use connector::ports::secrets::{CachedSecretStore, SecretNaming};
+use connector::ports::secrets::SecretNaming;
 use connector::ports::{ManualClock, SecretStore, StoreError, async_trait};
 use domain::tenant::SecretRef;
 use secrecy::{ExposeSecret, SecretString};

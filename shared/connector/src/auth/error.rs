@@ -1,7 +1,7 @@
 //! The errors of tenant authentication.
 
 use crate::ports::StoreError;
-use beyond::{BeyondError, ErrorClass};
+use beyond::{BeyondError, Disposition};
 use domain::tenant::{SecretRef, TenantId};
 
 /// Why a tenant's shop client could not be built or could not get an access token.
@@ -68,31 +68,31 @@ pub enum AuthError {
 impl AuthError {
     /// Transient errors are worth retrying (the message goes back to the queue); permanent
     /// ones need a person (re-install, fix credentials) and go to the activity log.
-    pub fn class(&self) -> ErrorClass {
+    pub fn disposition(&self) -> Disposition {
         match self {
             AuthError::NotInstalled { .. }
             | AuthError::RefreshRejected { .. }
             | AuthError::CredentialsRejected { .. }
             | AuthError::MissingClientSecret { .. }
-            | AuthError::Client { .. } => ErrorClass::Permanent,
-            AuthError::TokenEndpoint { source, .. } => match source.class() {
+            | AuthError::Client { .. } => Disposition::Reject,
+            AuthError::TokenEndpoint { source, .. } => match source.disposition() {
                 // A token request is safe to repeat.
-                ErrorClass::Ambiguous => ErrorClass::Transient,
+                Disposition::Ambiguous => Disposition::Retry,
                 class => class,
             },
             AuthError::Store { source, .. } => {
                 if source.is_transient() {
-                    ErrorClass::Transient
+                    Disposition::Retry
                 } else {
-                    ErrorClass::Permanent
+                    Disposition::Reject
                 }
             }
-            AuthError::Contended { .. } => ErrorClass::Transient,
+            AuthError::Contended { .. } => Disposition::Retry,
         }
     }
 
     pub fn is_permanent(&self) -> bool {
-        self.class() == ErrorClass::Permanent
+        self.disposition() == Disposition::Reject
     }
 
     pub fn tenant(&self) -> &TenantId {
@@ -114,7 +114,7 @@ impl From<AuthError> for BeyondError {
     /// the source, so `BeyondError::class` can see that it is permanent.
     fn from(error: AuthError) -> Self {
         BeyondError::Token {
-            class: error.class(),
+            disposition: error.disposition(),
             source: Box::new(error),
         }
     }

@@ -22,7 +22,7 @@ use super::error::AuthError;
 use crate::ports::tokens::TokenPutOutcome;
 use crate::ports::{ActivityLog, Clock, SecretStore, TokenStore};
 use beyond::model::{Scopes, TokenResponse};
-use beyond::{BeyondError, BeyondHttp, ErrorClass, TokenEndpoint, TokenSource};
+use beyond::{BeyondError, BeyondHttp, Disposition, TokenEndpoint, TokenSource};
 use domain::activity::{
     ActivityEntry, ActivityOutcome, Correlation, Direction, EntityKind, EntityRef,
 };
@@ -385,7 +385,7 @@ impl StoredTokens {
                     error = %source,
                     "ePages token request failed"
                 );
-                if source.class() != ErrorClass::Permanent {
+                if source.disposition() != Disposition::Reject {
                     return Err(Exchange::Failed(AuthError::TokenEndpoint {
                         tenant: self.tenant.clone(),
                         source: Box::new(source),

@@ -19,8 +19,8 @@ use crate::pipeline::apply::CommandApplier;
 use crate::pipeline::poll::PollService;
 use crate::pipeline::schedule::Scheduler;
 use crate::pipeline::sqs_batch::BatchSummary;
-use crate::ports::queue::{SqsBatchResponse, SqsEvent};
 use crate::ports::{Clock, MessageQueue};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 /// The error type `lambda_runtime` reports for a failed invocation.
 pub type HandlerError = lambda_runtime::Error;

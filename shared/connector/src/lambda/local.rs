@@ -11,8 +11,9 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Context, LambdaEvent};
 
-use crate::ports::queue::{ReceivedMessage, SqsBatchResponse, SqsEvent};
+use crate::ports::queue::ReceivedMessage;
 use crate::ports::{MessageQueue, StoreError};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 /// A Lambda context for a local invocation that must end by `deadline`.
 pub fn lambda_context(request_id: impl Into<String>, deadline: DateTime<Utc>) -> Context {

@@ -2,6 +2,7 @@
 //! each handler is a function over the ports, so a binary is only wiring.
 
 pub mod apply;
+pub mod dead_letters;
 pub mod poll;
 pub mod poll_request;
 pub mod schedule;

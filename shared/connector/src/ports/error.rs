@@ -1,6 +1,7 @@
 //! The one error type of every port. Conditional-check failures are not errors: ports
 //! return them as outcome variants. `StoreError` is for real failures.
 
+use beyond::Disposition;
 use std::path::PathBuf;
 
 /// A boxed cause, kept as the error's source.
@@ -64,7 +65,13 @@ impl StoreError {
     /// Whether retrying the same call later may succeed: throttling, 5xx, timeouts and
     /// unprocessed batch items.
     pub fn is_transient(&self) -> bool {
-        match self {
+        self.disposition().is_retry()
+    }
+
+    /// Retry (throttling, 5xx, timeouts, unprocessed items) or reject: a store refusing
+    /// our input or a corrupt record will not heal by itself.
+    pub fn disposition(&self) -> Disposition {
+        let retry = match self {
             Self::Backend { transient, .. } => *transient,
             Self::Unprocessed { .. } => true,
             Self::Io { source, .. } => matches!(
@@ -77,6 +84,11 @@ impl StoreError {
             | Self::Corrupt { .. }
             | Self::InvalidReceipt { .. }
             | Self::StateFile { .. } => false,
+        };
+        if retry {
+            Disposition::Retry
+        } else {
+            Disposition::Reject
         }
     }
 

@@ -357,7 +357,15 @@ fn join_ids(ids: &[Uuid]) -> String {
 impl PlanError {
     /// Whether retrying later can never help (→ DLQ and `command.failed`, permanent).
     pub fn is_permanent(&self) -> bool {
-        !matches!(self, PlanError::ShipmentNotYetVisible { .. })
+        self.disposition().is_reject()
+    }
+
+    /// Reject, except for a shipment ePages does not show yet: that one may appear.
+    pub fn disposition(&self) -> beyond::Disposition {
+        match self {
+            PlanError::ShipmentNotYetVisible { .. } => beyond::Disposition::Retry,
+            _ => beyond::Disposition::Reject,
+        }
     }
 
     /// A stable machine-readable name of the kind.

@@ -16,7 +16,7 @@
 //!
 //! - **Unknown tenant** → permanent. **Paused tenant** → permanent too, with the reason
 //!   `tenant_paused`: the message waits in the DLQ (nothing is lost) and is replayed with
-//!   `queue::replay` after the tenant is resumed, instead of cycling through retries and
+//!   `dead_letters::replay` after the tenant is resumed, instead of cycling through retries and
 //!   blocking its FIFO group while the merchant has deliberately stopped the sync.
 //! - **A flow switched off** for the tenant (e.g. `stock`) → `command.skipped`
 //!   (`flow_disabled`), completed like any other result.
@@ -38,7 +38,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-pub use clients::{ClientsError, SecretStoreClients, TenantClients};
+pub use clients::{ClientsError, TenantClients};
 pub use result::result_type;
 
 use contracts::command_result::{
@@ -51,9 +51,9 @@ use crate::pipeline::sqs_batch::{
     BatchError, BatchSummary, QueueOrdering, Record, RecordHandler, RecordOutcome, process_batch,
 };
 use crate::ports::idempotency::{ClaimOutcome, IdempotencyKey};
-use crate::ports::queue::{SqsBatchResponse, SqsEvent};
 use crate::ports::{Clock, MessageQueue, StateStores, StoreError};
-use beyond::{BeyondError, ErrorClass};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use beyond::{BeyondError, Disposition};
 use contracts::command::{
     Action, Command, CommandError, CommandType, OrderRef, parse_command, peek_identity,
 };
@@ -148,55 +148,49 @@ pub enum ApplyError {
     StockBusy,
     #[error("the invocation has no time left to hold the command")]
     NoTimeLeft,
+    #[cfg(feature = "testing")]
     #[error("test hook: attempt stopped after {step}")]
     InjectedCrash { step: String },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Class {
-    Transient,
-    Permanent,
-    Crash,
-}
-
 impl ApplyError {
-    fn class(&self) -> Class {
+    /// Retry or reject; never ambiguous: an ambiguous call is re-planned inside the
+    /// attempt, so one that escapes it is retried from a fresh read.
+    pub fn disposition(&self) -> Disposition {
         match self {
-            ApplyError::Beyond(error) => match error.class() {
-                ErrorClass::Permanent => Class::Permanent,
-                // An ambiguous error that escaped re-planning: retry; the next attempt
-                // plans from a fresh read.
-                ErrorClass::Transient | ErrorClass::Ambiguous => Class::Transient,
+            ApplyError::Beyond(error) => match error.disposition() {
+                Disposition::Reject => Disposition::Reject,
+                Disposition::Retry | Disposition::Ambiguous => Disposition::Retry,
             },
-            ApplyError::Store(error) if error.is_transient() => Class::Transient,
             // A store refusing our input or a corrupt record will not heal by itself.
-            ApplyError::Store(_) => Class::Permanent,
-            ApplyError::Clients(error) if error.is_transient() => Class::Transient,
-            ApplyError::Clients(_) => Class::Permanent,
-            ApplyError::Plan(error) if error.is_permanent() => Class::Permanent,
-            ApplyError::Plan(_) => Class::Transient,
+            ApplyError::Store(error) => error.disposition(),
+            ApplyError::Clients(error) => error.disposition(),
+            ApplyError::Plan(error) => error.disposition(),
             ApplyError::OrderNotFound { .. }
             | ApplyError::SkuNotFound { .. }
             | ApplyError::PartialCancelNotAllowed { .. }
             | ApplyError::PartialReturnNotAllowed { .. }
-            | ApplyError::VariationUnmanaged { .. } => Class::Permanent,
+            | ApplyError::VariationUnmanaged { .. } => Disposition::Reject,
             ApplyError::StillAmbiguous { .. } | ApplyError::StockBusy | ApplyError::NoTimeLeft => {
-                Class::Transient
+                Disposition::Retry
             }
-            ApplyError::InjectedCrash { .. } => Class::Crash,
+            #[cfg(feature = "testing")]
+            ApplyError::InjectedCrash { .. } => Disposition::Retry,
         }
     }
 
     /// The contract's failure code (docs/COMMANDS.md "Results").
     fn failure_code(&self) -> FailureCode {
         match self {
-            ApplyError::Beyond(error) if error.class() == ErrorClass::Permanent => {
+            ApplyError::Beyond(error) if error.disposition() == Disposition::Reject => {
                 FailureCode::EpagesRejected
             }
             ApplyError::Beyond(_) => FailureCode::EpagesUnavailable,
             ApplyError::Clients(error) if !error.is_transient() => FailureCode::EpagesRejected,
             ApplyError::Clients(_) => FailureCode::EpagesUnavailable,
-            ApplyError::Store(_) | ApplyError::InjectedCrash { .. } => FailureCode::Internal,
+            ApplyError::Store(_) => FailureCode::Internal,
+            #[cfg(feature = "testing")]
+            ApplyError::InjectedCrash { .. } => FailureCode::Internal,
             ApplyError::Plan(error) => error.into(),
             ApplyError::OrderNotFound { .. } => FailureCode::UnknownOrder,
             ApplyError::SkuNotFound { .. } => FailureCode::UnknownProduct,
@@ -497,18 +491,21 @@ impl CommandApplier {
                 self.log(&command, &event, message_id, None).await;
                 self.emit(&event, &group).await
             }
-            Err(error) => match error.class() {
-                Class::Crash => RecordOutcome::Retry {
-                    reason: error.to_string(),
-                },
-                Class::Transient => {
+            // A test's injected crash stops right here, as a dead process would: no
+            // release, no result.
+            #[cfg(feature = "testing")]
+            Err(error @ ApplyError::InjectedCrash { .. }) => RecordOutcome::Retry {
+                reason: error.to_string(),
+            },
+            Err(error) => match error.disposition() {
+                Disposition::Retry | Disposition::Ambiguous => {
                     self.release(&key).await;
                     tracing::warn!(error = %error.explain(), "transient failure; retrying");
                     RecordOutcome::Retry {
                         reason: error.explain(),
                     }
                 }
-                Class::Permanent => {
+                Disposition::Reject => {
                     self.release(&key).await;
                     let code = error.failure_code();
                     let rejection = Rejection {

@@ -19,8 +19,22 @@
 //! never passes an order that was not fully processed. Bad data in one order is logged to
 //! the activity log and the rest of the page goes on.
 
+mod events;
+mod hooks;
+mod outcome;
 pub mod resync;
+mod settings;
 pub mod window;
+
+use events::{event_entry, failure_entry, forced_event};
+pub use events::{forced_event_id, shipments_of};
+pub use hooks::PollStep;
+#[cfg(feature = "testing")]
+use hooks::hook_at;
+#[cfg(feature = "testing")]
+pub use hooks::{NoHooks, PollHooks};
+pub use outcome::{NotPolled, PollError, PollOutcome, PollStats};
+pub use settings::PollSettings;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,9 +45,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt;
 use uuid::Uuid;
 
-use crate::auth::AuthError;
 use crate::auth::ShopClients;
-use crate::config::{self, ConfigError};
 use crate::metrics::{Metric, Metrics};
 use crate::pipeline::poll_request::{PollRequest, PollTrigger};
 use crate::pipeline::sqs_batch::{
@@ -41,223 +53,19 @@ use crate::pipeline::sqs_batch::{
 };
 use crate::ports::order_ledger::LedgerPutOutcome;
 use crate::ports::poll_state::{CursorOutcome, LeaseOutcome, RenewOutcome};
-use crate::ports::queue::{OutgoingMessage, SqsBatchResponse, SqsEvent};
-use crate::ports::{Clock, MessageQueue, StateStores, StoreError};
+use crate::ports::queue::OutgoingMessage;
+use crate::ports::{Clock, MessageQueue, StateStores};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use beyond::model::BeyondTimestamp;
-use beyond::model::{Order, OrderProcesses, ShippingProcessStatus};
-use beyond::{BeyondClient, BeyondError, OrderQuery, PageRequest, Sort};
-use contracts::order_event::{OrderEvent, Shipment, ShipmentLine};
-use domain::activity::{ActivityEntry, ActivityOutcome, Correlation, Direction, EntityRef};
-use domain::order_sync::event_id::ORDER_EVENT_NAMESPACE;
+use beyond::model::Order;
+use beyond::{BeyondClient, OrderQuery, PageRequest, Sort};
+use contracts::order_event::{OrderEvent, Shipment};
+use domain::activity::{ActivityEntry, ActivityOutcome};
 use domain::order_sync::{self, Decision, DiffContext, LedgerState, SyncPolicy};
 use domain::poll_state::Lease;
 use domain::tenant::{TenantConfig, TenantId};
 
 use self::window::{ReadTracker, Window};
-
-/// Tunables of the poller; [`PollSettings::default`] is what production uses unless the
-/// environment says otherwise ([`PollSettings::from_env`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PollSettings {
-    /// Orders per list call (`size`). 100: the client's default for full reads.
-    pub page_size: u64,
-    /// How far before the cursor a read starts: covers clock skew between ePages and us and
-    /// orders sharing the cursor's millisecond.
-    pub overlap: Duration,
-    /// How far before now a read ends, so an order updated during the read is caught whole
-    /// by the next poll.
-    pub skew: Duration,
-    /// How long a lease is held before it must be renewed.
-    pub lease_ttl: Duration,
-    /// Pages per invocation; a longer read is continued by a new poll request.
-    pub max_pages: u32,
-    /// Wall time per invocation, likewise; keep it well below the Lambda timeout.
-    pub time_budget: Duration,
-    /// Ledger writes in flight at once.
-    pub ledger_concurrency: usize,
-    /// Restarts of a window whose paging shifted, before the poll gives up (to retry later).
-    pub max_restarts: u32,
-    /// Tenants polled at once from one Lambda batch (each tenant's own calls stay bounded
-    /// by its client's concurrency limit).
-    pub batch_concurrency: usize,
-}
-
-impl Default for PollSettings {
-    fn default() -> Self {
-        Self {
-            page_size: 100,
-            overlap: Duration::from_secs(60),
-            skew: Duration::from_secs(30),
-            lease_ttl: Duration::from_secs(300),
-            max_pages: 50,
-            time_budget: Duration::from_secs(600),
-            ledger_concurrency: 8,
-            max_restarts: 3,
-            batch_concurrency: 4,
-        }
-    }
-}
-
-impl PollSettings {
-    /// Defaults, overridden by `POLL_PAGE_SIZE`, `POLL_MAX_PAGES`, `POLL_TIME_BUDGET_SECONDS`,
-    /// `POLL_OVERLAP_SECONDS`, `POLL_SKEW_SECONDS` and `POLL_LEASE_SECONDS` when set.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let number = config::number_or;
-        let defaults = Self::default();
-        let settings = Self {
-            page_size: number("POLL_PAGE_SIZE", defaults.page_size)?,
-            max_pages: u32::try_from(number("POLL_MAX_PAGES", u64::from(defaults.max_pages))?)
-                .map_err(|e| ConfigError::invalid("POLL_MAX_PAGES", e.to_string()))?,
-            time_budget: Duration::from_secs(number(
-                "POLL_TIME_BUDGET_SECONDS",
-                defaults.time_budget.as_secs(),
-            )?),
-            overlap: Duration::from_secs(number(
-                "POLL_OVERLAP_SECONDS",
-                defaults.overlap.as_secs(),
-            )?),
-            skew: Duration::from_secs(number("POLL_SKEW_SECONDS", defaults.skew.as_secs())?),
-            lease_ttl: Duration::from_secs(number(
-                "POLL_LEASE_SECONDS",
-                defaults.lease_ttl.as_secs(),
-            )?),
-            ..defaults
-        };
-        if settings.page_size == 0 || settings.max_pages == 0 || settings.lease_ttl.is_zero() {
-            return Err(ConfigError::invalid(
-                "POLL_PAGE_SIZE / POLL_MAX_PAGES / POLL_LEASE_SECONDS",
-                "must be greater than zero",
-            ));
-        }
-        Ok(settings)
-    }
-}
-
-/// The points of a poll at which a test can inject a crash (see [`PollHooks`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PollStep {
-    /// The pre-send ledger states of imported orders are written, nothing sent yet.
-    AfterPreSendWrite,
-    /// The page's events are sent, the ledger not yet written.
-    AfterSend,
-    /// The ledger is written, the cursor not yet advanced.
-    AfterLedgerWrite,
-    /// Just before the cursor checkpoint.
-    BeforeCheckpoint,
-}
-
-/// Called at every [`PollStep`]; an error aborts the poll there, as a crash would (the
-/// lease is released so the test can re-run at once). Production uses [`NoHooks`].
-#[cfg(feature = "testing")]
-pub trait PollHooks: Send + Sync {
-    fn at(&self, tenant: &TenantId, step: PollStep) -> Result<(), String>;
-}
-
-/// No injected failures.
-#[cfg(feature = "testing")]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoHooks;
-
-#[cfg(feature = "testing")]
-impl PollHooks for NoHooks {
-    fn at(&self, _tenant: &TenantId, _step: PollStep) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-/// Why a poll failed. [`PollError::is_transient`] decides between retrying the request
-/// and dead-lettering it.
-#[derive(Debug, thiserror::Error)]
-pub enum PollError {
-    #[error("state store")]
-    Store(#[from] StoreError),
-    #[error("shop client")]
-    Auth(#[from] AuthError),
-    #[error("reading the shop failed")]
-    Shop(#[source] BeyondError),
-    #[error("the ledger of order {order_id} was written by someone else meanwhile")]
-    LedgerConflict { order_id: String },
-    #[error("{failed} order events were not sent: {reason}")]
-    Send {
-        failed: usize,
-        reason: String,
-        transient: bool,
-    },
-    #[error("the poll lease was lost (expired or taken over)")]
-    LeaseLost,
-    #[error("the order window kept shifting while it was read ({restarts} restarts)")]
-    WindowUnstable { restarts: u32 },
-    #[error(
-        "the time budget ran out before the read could be checkpointed (the shop does not \
-         sort by updatedAt, or more orders than a page share one millisecond); the cursor \
-         stays put"
-    )]
-    OutOfTime,
-    #[error("encoding an order event failed")]
-    Encode(#[source] serde_json::Error),
-    #[error("injected failure at {step:?}: {message}")]
-    Injected { step: PollStep, message: String },
-}
-
-impl PollError {
-    pub fn is_transient(&self) -> bool {
-        match self {
-            PollError::Store(error) => error.is_transient(),
-            PollError::Auth(error) => !error.is_permanent(),
-            PollError::Shop(error) => error.is_transient(),
-            PollError::Send { transient, .. } => *transient,
-            PollError::LedgerConflict { .. }
-            | PollError::LeaseLost
-            | PollError::WindowUnstable { .. }
-            | PollError::OutOfTime
-            | PollError::Injected { .. } => true,
-            PollError::Encode(_) => false,
-        }
-    }
-}
-
-/// Why a request was acknowledged without polling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotPolled {
-    UnknownTenant,
-    Paused,
-    OrdersFlowOff,
-}
-
-/// Counts of one poll.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PollStats {
-    pub pages: u32,
-    pub orders_seen: usize,
-    pub events_sent: usize,
-    /// Forced re-emissions of a `--force` resync, included in `events_sent`.
-    pub events_forced: usize,
-    pub orders_invalid: usize,
-    pub orders_held: usize,
-    pub shipment_reads: usize,
-    pub restarts: u32,
-    /// Beyond HTTP requests this poll made (every attempt, token calls included).
-    pub shop_requests: u64,
-    /// The cursor after the poll.
-    pub cursor: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PollOutcome {
-    NotPolled(NotPolled),
-    /// Another poll holds the tenant's lease.
-    LeaseHeld {
-        owner: String,
-        until: DateTime<Utc>,
-    },
-    /// The whole window was read.
-    Completed(PollStats),
-    /// The budget ran out; `continuation` was enqueued to read on.
-    Continued {
-        stats: PollStats,
-        continuation: PollRequest,
-    },
-}
 
 /// The poller service: the ports and clients it needs, built once per container.
 pub struct PollService {
@@ -927,105 +735,6 @@ enum Progress {
         stats: PollStats,
         continuation: PollRequest,
     },
-}
-
-/// A forced re-emission gets a new id derived from the original one and the resync request
-/// (`UUIDv5(namespace, "{eventId}|resync|{requestedAt ms}")`): distinct from every normal
-/// id, and the same when the same resync request re-runs after a crash.
-pub fn forced_event_id(event_id: Uuid, requested_at: DateTime<Utc>) -> Uuid {
-    let name = format!("{event_id}|resync|{}", requested_at.timestamp_millis());
-    Uuid::new_v5(&ORDER_EVENT_NAMESPACE, name.as_bytes())
-}
-
-fn forced_event(mut event: OrderEvent, requested_at: DateTime<Utc>) -> OrderEvent {
-    let header = match &mut event {
-        OrderEvent::Created(e) => &mut e.header,
-        OrderEvent::Canceled(e) => &mut e.header,
-        OrderEvent::Shipped(e) => &mut e.header,
-        OrderEvent::Delivered(e) | OrderEvent::ReadyForPickup(e) | OrderEvent::PickedUp(e) => {
-            &mut e.header
-        }
-        OrderEvent::Returned(e) => &mut e.header,
-    };
-    header.event_id = forced_event_id(header.event_id, requested_at);
-    event
-}
-
-/// Shipped (or delivered) shipping processes as the contract reports them.
-pub fn shipments_of(processes: &OrderProcesses) -> Vec<Shipment> {
-    processes
-        .embedded
-        .shipping
-        .iter()
-        .filter(|process| {
-            matches!(
-                process.status,
-                ShippingProcessStatus::Shipped | ShippingProcessStatus::Delivered
-            )
-        })
-        .map(|process| Shipment {
-            shipping_process_id: process.id,
-            tracking_code: process.tracking_code.clone(),
-            tracking_link: process.tracking_link.clone(),
-            lines: process
-                .line_items
-                .iter()
-                .map(|line| ShipmentLine {
-                    line_item_id: line.product_line_item_id,
-                    quantity: line.quantity,
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-fn event_entry(tenant: &TenantId, event: &OrderEvent, at: DateTime<Utc>) -> ActivityEntry {
-    let header = event.header();
-    ActivityEntry {
-        tenant: tenant.clone(),
-        entry_id: header.event_id.to_string(),
-        at,
-        entity: EntityRef::order(
-            header.order_id.to_string(),
-            Some(header.order_number.clone()),
-        ),
-        direction: Direction::EpagesToAfosto,
-        action: event.kind().as_str().to_owned(),
-        outcome: ActivityOutcome::Ok,
-        error: None,
-        correlation: Correlation {
-            event_id: Some(header.event_id.to_string()),
-            ..Correlation::default()
-        },
-    }
-}
-
-fn failure_entry(
-    tenant: &TenantId,
-    order: &Order,
-    action: &str,
-    reason: String,
-    at: DateTime<Utc>,
-) -> ActivityEntry {
-    ActivityEntry {
-        tenant: tenant.clone(),
-        entry_id: Uuid::new_v4().to_string(),
-        at,
-        entity: EntityRef::order(order.id.to_string(), order.order_number.clone()),
-        direction: Direction::EpagesToAfosto,
-        action: action.to_owned(),
-        outcome: ActivityOutcome::Failed,
-        error: Some(reason),
-        correlation: Correlation::default(),
-    }
-}
-
-/// The test hook at `step` (the `testing` feature); nothing in production.
-#[cfg(feature = "testing")]
-fn hook_at(hooks: &dyn PollHooks, tenant: &TenantId, step: PollStep) -> Result<(), PollError> {
-    hooks
-        .at(tenant, step)
-        .map_err(|message| PollError::Injected { step, message })
 }
 
 fn delta(duration: Duration) -> TimeDelta {
