@@ -22,8 +22,7 @@ use crate::pipeline::sqs_batch::BatchSummary;
 use crate::ports::{Clock, MessageQueue};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
-/// The error type `lambda_runtime` reports for a failed invocation.
-pub type HandlerError = lambda_runtime::Error;
+use super::HandlerError;
 
 /// When a context carries no deadline (a local invocation built by hand), the invocation
 /// is taken to last this long: the idempotency claims of the command consumer are held

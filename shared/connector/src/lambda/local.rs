@@ -97,14 +97,15 @@ impl SqsEventSource {
 
     /// Receives up to one batch (waiting at most `wait` for the first message) and, when
     /// anything came, invokes `handler` once with the Lambda event for it.
-    pub async fn poll_once<H, F>(
+    pub async fn poll_once<H, F, E>(
         &self,
         wait: Duration,
         handler: H,
     ) -> Result<MappingReport, StoreError>
     where
         H: FnOnce(LambdaEvent<SqsEvent>) -> F,
-        F: Future<Output = Result<SqsBatchResponse, lambda_runtime::Error>>,
+        F: Future<Output = Result<SqsBatchResponse, E>>,
+        E: std::fmt::Display,
     {
         let received = self
             .queue
@@ -132,10 +133,10 @@ impl SqsEventSource {
 
     /// Deletes what succeeded, delays what failed. A response naming an unknown or empty
     /// item identifier fails the whole batch, as Lambda does.
-    async fn settle(
+    async fn settle<E: std::fmt::Display>(
         &self,
         received: &[ReceivedMessage],
-        outcome: Result<SqsBatchResponse, lambda_runtime::Error>,
+        outcome: Result<SqsBatchResponse, E>,
     ) -> Result<MappingReport, StoreError> {
         let mut report = MappingReport {
             received: received.len(),

@@ -7,12 +7,12 @@
 //! same handlers over embedded adapters with `new` and feed them the same Lambda event
 //! shapes through [`local`]. So every path runs the code that runs in AWS.
 
+mod error;
 pub mod function_urls;
 pub mod handlers;
 pub mod local;
 
+pub use error::HandlerError;
 pub use function_urls::{InstallApp, ReceiveAfostoWebhooks, ReceiveEpagesWebhooks};
-pub use handlers::{
-    ApplyCommands, HandlerError, PollOrders, SchedulePolls, ScheduleSummary, deadline_of,
-};
+pub use handlers::{ApplyCommands, PollOrders, SchedulePolls, ScheduleSummary, deadline_of};
 pub use local::{MappingReport, SqsEventSource, lambda_context, scheduled_event};
