@@ -1,5 +1,6 @@
 //! The one integration-test binary: every cross-crate and end-to-end test is a module here,
 //! so the workspace links a single test executable.
+mod architecture;
 mod auth;
 mod beyond;
 mod chaos;
