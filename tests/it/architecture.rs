@@ -141,6 +141,31 @@ fn the_domain_does_no_io() {
 }
 
 #[test]
+fn the_domain_and_the_sandbox_take_the_beyond_models_without_the_client() {
+    let root = std::fs::read_to_string(repository().join("Cargo.toml")).expect("root manifest");
+    let entry = root
+        .lines()
+        .find(|line| line.starts_with("beyond ="))
+        .expect("beyond in [workspace.dependencies]");
+    assert!(
+        entry.contains("default-features = false"),
+        "the workspace must not turn on beyond's client for every member: {entry}"
+    );
+    for folder in ["shared/domain", "shared/sandbox"] {
+        let manifest = std::fs::read_to_string(repository().join(folder).join("Cargo.toml"))
+            .expect("readable manifest");
+        let line = manifest
+            .lines()
+            .find(|line| line.starts_with("beyond"))
+            .unwrap_or_else(|| panic!("{folder} does not depend on beyond"));
+        assert!(
+            !line.contains("client"),
+            "{folder} enables beyond's HTTP client: {line}"
+        );
+    }
+}
+
+#[test]
 fn functions_are_thin_and_never_link_local_adapters_or_test_hooks() {
     for (folder, deps) in manifests() {
         if !folder.starts_with("functions/") {

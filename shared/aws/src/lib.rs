@@ -1,5 +1,9 @@
-//! AWS adapters: DynamoDB for state, SQS for queues, Secrets Manager for client secrets.
-//! Table layout and key design: docs/STATE.md (constants in [`keys`]).
+//! The AWS side of epages-sync: the adapters of the connector's ports (DynamoDB for state,
+//! SQS for queues, Secrets Manager for client secrets, with a TTL cache), the one SDK
+//! configuration ([`sdk`]), and how each function's handler is built from its environment
+//! ([`lambda::FromEnv`]). The only crate with a direct AWS SDK dependency; stage
+//! provisioning on moto is behind the `testing` feature. Table layout and key design:
+//! docs/STATE.md (constants in [`keys`]).
 
 mod activity;
 mod attr;

@@ -1,6 +1,7 @@
 //! The three Function URL handlers: `afosto-webhook`, `epages-webhook` and `install-app`.
-//! Each wraps its receiver with the function's metrics publisher, counts what the answer
-//! says was done and flushes after every request, like the queue-driven handlers do.
+//! One handler serves all three: it asks its receiver for the answer, counts what the
+//! answer says was done and flushes the function's metrics after every request, like the
+//! queue-driven handlers do.
 
 use aws_lambda_events::event::lambda_function_urls::{
     LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
@@ -12,53 +13,42 @@ use crate::afosto_webhook::AfostoWebhook;
 use crate::epages_webhook::WebhookReceiver;
 use crate::install::Installer;
 use crate::metrics::function_url::{count_afosto_webhook, count_epages_webhook, count_install};
-use crate::metrics::{Function, MetricsPublisher};
+use crate::metrics::{Function, Metrics, MetricsPublisher};
+
+/// What answers a public function's requests.
+pub trait FunctionUrlReceiver: Send + Sync {
+    /// The function, for its metrics.
+    const FUNCTION: Function;
+
+    /// Every request gets an answer; a failure inside is a 4xx or 5xx answer.
+    fn answer(
+        &self,
+        request: &LambdaFunctionUrlRequest,
+    ) -> impl Future<Output = LambdaFunctionUrlResponse> + Send;
+
+    /// Counts what `response` says was done.
+    fn count(metrics: &Metrics, response: &LambdaFunctionUrlResponse);
+}
+
+/// A public function's handler around its receiver.
+pub struct FunctionUrlHandler<R> {
+    receiver: R,
+    metrics: MetricsPublisher,
+}
 
 /// `afosto-webhook`: Afosto's signed requests, each put on the command queue once.
-pub struct ReceiveAfostoWebhooks {
-    webhook: AfostoWebhook,
-    metrics: MetricsPublisher,
-}
-
-impl ReceiveAfostoWebhooks {
-    pub fn new(webhook: AfostoWebhook) -> Self {
-        Self {
-            webhook,
-            metrics: MetricsPublisher::discard(Function::AfostoWebhook),
-        }
-    }
-
-    pub fn with_metrics(self, metrics: MetricsPublisher) -> Self {
-        Self { metrics, ..self }
-    }
-
-    pub fn metrics(&self) -> &MetricsPublisher {
-        &self.metrics
-    }
-
-    /// Every request gets an answer; a failure inside is a 5xx answer, not an error.
-    pub async fn handle(
-        &self,
-        event: LambdaEvent<LambdaFunctionUrlRequest>,
-    ) -> Result<LambdaFunctionUrlResponse, HandlerError> {
-        let response = self.webhook.handle(&event.payload).await;
-        count_afosto_webhook(self.metrics.metrics(), &response);
-        self.metrics.flush();
-        Ok(response)
-    }
-}
-
+pub type ReceiveAfostoWebhooks = FunctionUrlHandler<AfostoWebhook>;
 /// `epages-webhook`: signed ePages webhooks, turned into poll requests.
-pub struct ReceiveEpagesWebhooks {
-    receiver: WebhookReceiver,
-    metrics: MetricsPublisher,
-}
+pub type ReceiveEpagesWebhooks = FunctionUrlHandler<WebhookReceiver>;
+/// `install-app`: the public app's install callback.
+pub type InstallApp = FunctionUrlHandler<Installer>;
 
-impl ReceiveEpagesWebhooks {
-    pub fn new(receiver: WebhookReceiver) -> Self {
+impl<R: FunctionUrlReceiver> FunctionUrlHandler<R> {
+    /// Counts nothing until [`Self::with_metrics`] hands it a publisher.
+    pub fn new(receiver: R) -> Self {
         Self {
             receiver,
-            metrics: MetricsPublisher::discard(Function::EpagesWebhook),
+            metrics: MetricsPublisher::discard(R::FUNCTION),
         }
     }
 
@@ -74,42 +64,45 @@ impl ReceiveEpagesWebhooks {
         &self,
         event: LambdaEvent<LambdaFunctionUrlRequest>,
     ) -> Result<LambdaFunctionUrlResponse, HandlerError> {
-        let response = self.receiver.handle_function_url(&event.payload).await;
-        count_epages_webhook(self.metrics.metrics(), &response);
+        let response = self.receiver.answer(&event.payload).await;
+        R::count(self.metrics.metrics(), &response);
         self.metrics.flush();
         Ok(response)
     }
 }
 
-/// `install-app`: the public app's install callback.
-pub struct InstallApp {
-    installer: Installer,
-    metrics: MetricsPublisher,
+impl FunctionUrlReceiver for AfostoWebhook {
+    const FUNCTION: Function = Function::AfostoWebhook;
+
+    async fn answer(&self, request: &LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
+        self.handle(request).await
+    }
+
+    fn count(metrics: &Metrics, response: &LambdaFunctionUrlResponse) {
+        count_afosto_webhook(metrics, response);
+    }
 }
 
-impl InstallApp {
-    pub fn new(installer: Installer) -> Self {
-        Self {
-            installer,
-            metrics: MetricsPublisher::discard(Function::InstallApp),
-        }
+impl FunctionUrlReceiver for WebhookReceiver {
+    const FUNCTION: Function = Function::EpagesWebhook;
+
+    async fn answer(&self, request: &LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
+        self.handle_function_url(request).await
     }
 
-    pub fn with_metrics(self, metrics: MetricsPublisher) -> Self {
-        Self { metrics, ..self }
+    fn count(metrics: &Metrics, response: &LambdaFunctionUrlResponse) {
+        count_epages_webhook(metrics, response);
+    }
+}
+
+impl FunctionUrlReceiver for Installer {
+    const FUNCTION: Function = Function::InstallApp;
+
+    async fn answer(&self, request: &LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
+        self.handle_function_url(request).await
     }
 
-    pub fn metrics(&self) -> &MetricsPublisher {
-        &self.metrics
-    }
-
-    pub async fn handle(
-        &self,
-        event: LambdaEvent<LambdaFunctionUrlRequest>,
-    ) -> Result<LambdaFunctionUrlResponse, HandlerError> {
-        let response = self.installer.handle_function_url(&event.payload).await;
-        count_install(self.metrics.metrics(), &response);
-        self.metrics.flush();
-        Ok(response)
+    fn count(metrics: &Metrics, response: &LambdaFunctionUrlResponse) {
+        count_install(metrics, response);
     }
 }

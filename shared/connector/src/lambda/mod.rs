@@ -13,6 +13,9 @@ pub mod handlers;
 pub mod local;
 
 pub use error::HandlerError;
-pub use function_urls::{InstallApp, ReceiveAfostoWebhooks, ReceiveEpagesWebhooks};
+pub use function_urls::{
+    FunctionUrlHandler, FunctionUrlReceiver, InstallApp, ReceiveAfostoWebhooks,
+    ReceiveEpagesWebhooks,
+};
 pub use handlers::{ApplyCommands, PollOrders, SchedulePolls, ScheduleSummary, deadline_of};
 pub use local::{MappingReport, SqsEventSource, lambda_context, scheduled_event};

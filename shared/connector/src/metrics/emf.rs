@@ -14,6 +14,7 @@
 //! directive and at most [`MAX_VALUES_PER_METRIC`] values in one metric's array; more
 //! become further documents. Dimension values are strings, metric values numbers.
 
+use crate::config::{self, ConfigError};
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
@@ -111,30 +112,24 @@ impl EmfSettings {
     /// once at init; metrics must never stop a function from starting, so a value that
     /// cannot be read falls back to the default with a warning.
     pub fn from_env(function: Function) -> Self {
-        let read = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .map(|value| value.trim().to_owned())
-                .filter(|value| !value.is_empty())
-        };
-        let namespace = read("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_NAMESPACE.into());
-        let per_tenant = match read("METRICS_PER_TENANT").as_deref() {
-            None | Some("false" | "0") => false,
-            Some("true" | "1") => true,
-            Some(other) => {
-                tracing::warn!(
-                    value = other,
-                    "METRICS_PER_TENANT is not true or false; off"
-                );
-                false
-            }
-        };
+        let namespace = or_default(config::optional("METRICS_NAMESPACE"))
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.into());
+        let per_tenant = or_default(config::flag("METRICS_PER_TENANT")).unwrap_or(false);
         Self {
             namespace,
             function,
             per_tenant,
         }
     }
+}
+
+/// A metrics setting that cannot be read is ignored with a warning: metrics must never stop
+/// a function from starting.
+fn or_default<T>(read: Result<Option<T>, ConfigError>) -> Option<T> {
+    read.unwrap_or_else(|error| {
+        tracing::warn!(%error, "metrics setting ignored; using the default");
+        None
+    })
 }
 
 /// One metric's values in a document: a single number, or an array of at most

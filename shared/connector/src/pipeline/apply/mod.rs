@@ -27,235 +27,43 @@
 //!   [`ApplySettings::max_replans`] times before the message is retried.
 
 mod clients;
+mod error;
 mod orders;
 mod result;
+mod settings;
 mod stock;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
 pub use clients::{ClientsError, TenantClients};
+pub use error::ApplyError;
+use error::{Executed, Rejection, code_name};
 pub use result::result_type;
+pub use settings::ApplySettings;
+#[cfg(feature = "testing")]
+pub use settings::StepHook;
 
 use contracts::command_result::{
     CommandResult, FailureCode, ResultOutcome, RetryDisposition, SkipCode,
 };
 
-use crate::config::{self, ConfigError};
 use crate::metrics::{Metric, Metrics};
 use crate::pipeline::sqs_batch::{
     BatchError, BatchSummary, QueueOrdering, Record, RecordHandler, RecordOutcome, process_batch,
 };
 use crate::ports::idempotency::{ClaimOutcome, IdempotencyKey};
-use crate::ports::{Clock, MessageQueue, StateStores, StoreError};
+use crate::ports::{Clock, MessageQueue, StateStores};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use beyond::{BeyondError, Disposition};
+use beyond::Disposition;
 use contracts::command::{
     Action, Command, CommandError, CommandType, OrderRef, parse_command, peek_identity,
 };
 use domain::activity::{ActivityEntry, ActivityOutcome, Correlation, Direction, EntityRef};
-use domain::command_plan::PlanError;
 use domain::tenant::TenantConfig;
-
-/// Consumer settings, read from the environment once at init.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApplySettings {
-    /// How long a completed command id is remembered (duplicates within it are skipped
-    /// with the stored result). `COMMAND_IDEMPOTENCY_DAYS`, default 30: longer than any
-    /// DLQ retention, so a replayed message is still recognised.
-    pub idempotency_ttl: Duration,
-    /// Turn on stock management for an unmanaged product instead of failing.
-    /// `ENABLE_STOCK_MANAGEMENT_IF_UNMANAGED` (`true`/`false`, default `false`).
-    /// Deployment-wide because `TenantConfig` has no such field yet.
-    pub enable_stock_management_if_unmanaged: bool,
-    /// Re-plans after ambiguous calls before giving up for this delivery.
-    pub max_replans: u32,
-}
-
-impl Default for ApplySettings {
-    fn default() -> Self {
-        Self {
-            idempotency_ttl: Duration::from_secs(30 * 24 * 3600),
-            enable_stock_management_if_unmanaged: false,
-            max_replans: 3,
-        }
-    }
-}
-
-impl ApplySettings {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut settings = Self::default();
-        if let Some(days) = config::parsed::<u64>("COMMAND_IDEMPOTENCY_DAYS")? {
-            settings.idempotency_ttl = Duration::from_secs(days.max(1) * 24 * 3600);
-        }
-        if let Some(flag) = config::flag("ENABLE_STOCK_MANAGEMENT_IF_UNMANAGED")? {
-            settings.enable_stock_management_if_unmanaged = flag;
-        }
-        Ok(settings)
-    }
-}
-
-/// Test-only fault injection (the `testing` feature): called after each step of an attempt (`step` is a planned
-/// call's name, or `record-intent`); returning `true` makes the attempt stop right there
-/// as if the process died: no release, no completion, no result event.
-#[cfg(feature = "testing")]
-pub trait StepHook: Send + Sync {
-    fn crash_after(&self, command_id: &str, step: &str) -> bool;
-}
-
-/// Why an attempt did not produce a result.
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error(transparent)]
-    Beyond(#[from] BeyondError),
-    #[error("state store: {0}")]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Clients(#[from] ClientsError),
-    #[error(transparent)]
-    Plan(#[from] PlanError),
-    #[error("{reference} does not exist in the shop")]
-    OrderNotFound {
-        reference: String,
-        #[source]
-        source: Option<BeyondError>,
-    },
-    #[error("SKU {sku:?} is neither a product nor a variation in the shop")]
-    SkuNotFound { sku: String },
-    #[error(
-        "ePages refuses a partial cancelation: the order's payment method only allows full refunds, so cancel the whole order (wholeOrder: true) or every line completely"
-    )]
-    PartialCancelNotAllowed {
-        #[source]
-        source: BeyondError,
-    },
-    #[error(
-        "ePages refuses a partial return: the order's payment method only allows full refunds, so return every piece and refund shipping in one command"
-    )]
-    PartialReturnNotAllowed {
-        #[source]
-        source: BeyondError,
-    },
-    #[error("SKU {sku:?} is a variation without stock management; enable it in ePages first")]
-    VariationUnmanaged { sku: String },
-    #[error("the outcome stayed unknown after {rounds} re-reads; retrying later")]
-    StillAmbiguous { rounds: u32 },
-    #[error("another adjustment of this stock is still in flight")]
-    StockBusy,
-    #[error("the invocation has no time left to hold the command")]
-    NoTimeLeft,
-    #[cfg(feature = "testing")]
-    #[error("test hook: attempt stopped after {step}")]
-    InjectedCrash { step: String },
-}
-
-impl ApplyError {
-    /// Retry or reject; never ambiguous: an ambiguous call is re-planned inside the
-    /// attempt, so one that escapes it is retried from a fresh read.
-    pub fn disposition(&self) -> Disposition {
-        match self {
-            ApplyError::Beyond(error) => match error.disposition() {
-                Disposition::Reject => Disposition::Reject,
-                Disposition::Retry | Disposition::Ambiguous => Disposition::Retry,
-            },
-            // A store refusing our input or a corrupt record will not heal by itself.
-            ApplyError::Store(error) => error.disposition(),
-            ApplyError::Clients(error) => error.disposition(),
-            ApplyError::Plan(error) => error.disposition(),
-            ApplyError::OrderNotFound { .. }
-            | ApplyError::SkuNotFound { .. }
-            | ApplyError::PartialCancelNotAllowed { .. }
-            | ApplyError::PartialReturnNotAllowed { .. }
-            | ApplyError::VariationUnmanaged { .. } => Disposition::Reject,
-            ApplyError::StillAmbiguous { .. } | ApplyError::StockBusy | ApplyError::NoTimeLeft => {
-                Disposition::Retry
-            }
-            #[cfg(feature = "testing")]
-            ApplyError::InjectedCrash { .. } => Disposition::Retry,
-        }
-    }
-
-    /// The contract's failure code (docs/COMMANDS.md "Results").
-    fn failure_code(&self) -> FailureCode {
-        match self {
-            ApplyError::Beyond(error) if error.disposition() == Disposition::Reject => {
-                FailureCode::EpagesRejected
-            }
-            ApplyError::Beyond(_) => FailureCode::EpagesUnavailable,
-            ApplyError::Clients(error) if !error.is_transient() => FailureCode::EpagesRejected,
-            ApplyError::Clients(_) => FailureCode::EpagesUnavailable,
-            ApplyError::Store(_) => FailureCode::Internal,
-            #[cfg(feature = "testing")]
-            ApplyError::InjectedCrash { .. } => FailureCode::Internal,
-            ApplyError::Plan(error) => error.into(),
-            ApplyError::OrderNotFound { .. } => FailureCode::UnknownOrder,
-            ApplyError::SkuNotFound { .. } => FailureCode::UnknownProduct,
-            ApplyError::PartialCancelNotAllowed { .. }
-            | ApplyError::PartialReturnNotAllowed { .. } => FailureCode::FullRefundOnly,
-            ApplyError::VariationUnmanaged { .. } => FailureCode::StockUnmanaged,
-            ApplyError::StillAmbiguous { .. } | ApplyError::StockBusy | ApplyError::NoTimeLeft => {
-                FailureCode::EpagesUnavailable
-            }
-        }
-    }
-
-    /// The message with its causes, for humans (activity log, result event, DLQ reason).
-    fn explain(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            let cause_text = cause.to_string();
-            if !text.contains(&cause_text) {
-                text.push_str(": ");
-                text.push_str(&cause_text);
-            }
-            source = cause.source();
-        }
-        text
-    }
-}
-
-/// What an attempt did: the outcome to report, and the ePages order it was about.
-#[derive(Debug)]
-struct Executed {
-    outcome: ResultOutcome,
-    epages_order_id: Option<Uuid>,
-}
-
-impl Executed {
-    fn applied(calls: Vec<String>, notes: Vec<String>, order: Option<Uuid>) -> Self {
-        Self {
-            outcome: result::applied(calls, notes),
-            epages_order_id: order,
-        }
-    }
-
-    fn skipped(reason: SkipCode, message: String, notes: Vec<String>, order: Option<Uuid>) -> Self {
-        Self {
-            outcome: result::skipped(reason, message, notes),
-            epages_order_id: order,
-        }
-    }
-}
-
-/// A permanent failure as reported: the contract's code for Afosto, and the reason for the
-/// DLQ and the activity log (which may be more specific: `unknown_tenant`, `malformed_json`).
-struct Rejection {
-    code: FailureCode,
-    reason: String,
-    message: String,
-}
-
-fn code_name(code: FailureCode) -> String {
-    serde_json::to_value(code)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("{code:?}"))
-}
 
 /// Message groups (orders, SKUs) applied at once within one batch; the Beyond client
 /// bounds its own concurrency per shop as well.
