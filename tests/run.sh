@@ -27,13 +27,18 @@ step "moto (AWS API on loopback)"
 # shellcheck source=tests/moto/moto.sh
 source tests/moto/moto.sh
 
-step "build the epages-sync binary"
-# The tenant CLI tests run the real binary, and `cargo test` builds a package's binaries
-# only for that package's own tests, so build it explicitly first.
-cargo build --locked -p epages-sync
+step "build every target"
+# One build for everything, with the features the tests unify (tokio's `test-util` among
+# them): `cargo test` then compiles nothing more, and the epages-sync binary that the CLI
+# tests and the demo run is built here too (`cargo test` builds a package's binaries only
+# for that package's own tests). A separate `cargo build -p epages-sync` would resolve the
+# features without the dev-dependencies and compile some sixty crates twice.
+cargo build --workspace --lib --bins --tests --locked
 
 step "tests"
 cargo test --workspace --locked
 
 step "demo (the README's run command)"
-cargo run --quiet --locked -p epages-sync -- demo
+# The README's `cargo run -p epages-sync -- demo`, on the binary built above (cargo run
+# would rebuild it with the CLI's own feature set).
+"$(cargo metadata --format-version 1 --no-deps --locked | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/epages-sync" demo
