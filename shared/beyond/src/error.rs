@@ -237,7 +237,7 @@ impl BeyondError {
 
     /// 429, 5xx, 408, optimistic-locking conflicts, timeouts and connection failures.
     /// `false` for [`BeyondError::AmbiguousUnsafeRequest`]: that one needs reconciling, not
-    /// a blind retry (see [`BeyondError::class`]).
+    /// a blind retry (see [`BeyondError::disposition`]).
     pub fn is_transient(&self) -> bool {
         self.disposition() == Disposition::Retry
     }

@@ -111,7 +111,7 @@ impl AuthError {
 
 impl From<AuthError> for BeyondError {
     /// What a [`beyond::TokenSource`] hands to the client: the auth error stays
-    /// the source, so `BeyondError::class` can see that it is permanent.
+    /// the source, so `BeyondError::disposition` can see that it is permanent.
     fn from(error: AuthError) -> Self {
         BeyondError::Token {
             disposition: error.disposition(),

@@ -4,7 +4,7 @@
 //! - [`ShopClients`]: `client_for(&TenantConfig)` → a cached [`beyond::BeyondClient`].
 //! - [`StoredTokens`]: the [`beyond::TokenSource`] behind it (client credentials, or
 //!   the refresh grant with rotated refresh tokens stored by version).
-//! - [`AuthError`]: what went wrong, [`AuthError::class`] says whether a person must act.
+//! - [`AuthError`]: what went wrong, [`AuthError::disposition`] says whether a person must act.
 
 mod error;
 pub mod scopes;

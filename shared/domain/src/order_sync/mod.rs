@@ -4,7 +4,7 @@
 //!
 //! 1. loads the [`LedgerState`] (what was already emitted) and, when [`shipment_detected`]
 //!    says so, the order's shipped shipping processes with their tracking data;
-//! 2. calls [`diff`]; an [`InvalidOrder`] goes to the activity log and the order is left
+//! 2. calls [`diff()`]; an [`InvalidOrder`] goes to the activity log and the order is left
 //!    for a later poll (nothing written), anomalies and skip reasons are logged;
 //! 3. writes [`Decision::pre_send_state`] when it is set (conditionally on the version it
 //!    read): the record that the order is being imported;
@@ -14,7 +14,7 @@
 //!    the version it holds;
 //! 6. and only after the whole page, advances its cursor.
 //!
-//! A crash anywhere re-runs [`diff`] on the stored state, which yields the same events with
+//! A crash anywhere re-runs [`diff()`] on the stored state, which yields the same events with
 //! the same ids for the same snapshot; see `docs/ORDER-EVENTS.md`.
 //!
 //! - [`normalize`](normalize::normalize): Beyond `Order` → the `order.created` payload.

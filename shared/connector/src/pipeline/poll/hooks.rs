@@ -7,7 +7,7 @@ use domain::tenant::TenantId;
 #[cfg(feature = "testing")]
 use super::PollError;
 
-/// The points of a poll at which a test can inject a crash (see [`PollHooks`]).
+/// The points of a poll at which a test can inject a crash (see `PollHooks`, with the `testing` feature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PollStep {
     /// The pre-send ledger states of imported orders are written, nothing sent yet.

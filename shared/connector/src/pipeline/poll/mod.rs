@@ -6,7 +6,7 @@
 //! `updatedAt`, and for each page
 //!
 //! 1. read the ledger of every order on the page in one batch;
-//! 2. run [`order_sync::diff`] per order, reading an order's shipping processes only when a
+//! 2. run [`order_sync::diff()`] per order, reading an order's shipping processes only when a
 //!    new shipment needs its tracking data (the list has none);
 //! 3. write the pre-send ledger states of orders about to be imported;
 //! 4. send every event of the page (group `{tenant}:{orderId}`, deduplication id = event
