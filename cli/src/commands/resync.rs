@@ -61,7 +61,7 @@ pub async fn run(args: ResyncArgs) -> Result<(), ResyncCommandError> {
         }
         BackendKind::Aws => {
             let sdk = aws_adapters::sdk::load_sdk_config().await;
-            Arc::new(queue_from_env(&sdk, "POLL_QUEUE_URL").await?)
+            queue_from_env(&sdk, "POLL_QUEUE_URL").await?
         }
     };
     let request = request_resync(

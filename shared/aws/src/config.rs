@@ -1,9 +1,11 @@
 //! Typed configuration of the AWS adapters, read from the environment once at start-up.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use connector::config::ConfigError;
 use connector::config::{number_or, optional, required};
+use connector::ports::MessageQueue;
 use connector::ports::activity::Retention;
 use connector::ports::secrets::SecretNaming;
 
@@ -52,11 +54,21 @@ pub fn queue_url_from_env(name: &'static str) -> Result<String, ConfigError> {
 pub async fn queue_from_env(
     sdk: &aws_config::SdkConfig,
     env: &'static str,
-) -> Result<crate::SqsQueue, StageQueuesError> {
+) -> Result<Arc<dyn MessageQueue>, StageQueuesError> {
+    open_queue(&aws_sdk_sqs::Client::new(sdk), env).await
+}
+
+/// The queue whose URL is in `env`, on an existing SQS client: what every function and
+/// the operator CLI open their queues with.
+pub(crate) async fn open_queue(
+    sqs: &aws_sdk_sqs::Client,
+    env: &'static str,
+) -> Result<Arc<dyn MessageQueue>, StageQueuesError> {
     let url = queue_url_from_env(env)?;
-    crate::SqsQueue::connect(aws_sdk_sqs::Client::new(sdk), url)
+    let queue = crate::SqsQueue::connect(sqs.clone(), url)
         .await
-        .map_err(|source| StageQueuesError::Connect { env, source })
+        .map_err(|source| StageQueuesError::Connect { env, source })?;
+    Ok(Arc::new(queue))
 }
 
 /// The stage's queues from the environment the functions (and the operator CLI) read:
@@ -66,23 +78,13 @@ pub async fn stage_queues_from_env(
     sdk: &aws_config::SdkConfig,
 ) -> Result<connector::ports::queue::StageQueues, StageQueuesError> {
     let sqs = &aws_sdk_sqs::Client::new(sdk);
-    async fn open(
-        sqs: &aws_sdk_sqs::Client,
-        env: &'static str,
-    ) -> Result<std::sync::Arc<dyn connector::ports::MessageQueue>, StageQueuesError> {
-        let url = queue_url_from_env(env)?;
-        let queue = crate::SqsQueue::connect(sqs.clone(), url)
-            .await
-            .map_err(|source| StageQueuesError::Connect { env, source })?;
-        Ok(std::sync::Arc::new(queue))
-    }
     Ok(connector::ports::queue::StageQueues {
-        poll: open(sqs, "POLL_QUEUE_URL").await?,
-        poll_dead_letters: open(sqs, "POLL_DLQ_URL").await?,
-        order_events: open(sqs, "ORDER_EVENTS_QUEUE_URL").await?,
-        order_events_dead_letters: open(sqs, "ORDER_EVENTS_DLQ_URL").await?,
-        commands: open(sqs, "COMMAND_QUEUE_URL").await?,
-        command_dead_letters: open(sqs, "COMMAND_DLQ_URL").await?,
+        poll: open_queue(sqs, "POLL_QUEUE_URL").await?,
+        poll_dead_letters: open_queue(sqs, "POLL_DLQ_URL").await?,
+        order_events: open_queue(sqs, "ORDER_EVENTS_QUEUE_URL").await?,
+        order_events_dead_letters: open_queue(sqs, "ORDER_EVENTS_DLQ_URL").await?,
+        commands: open_queue(sqs, "COMMAND_QUEUE_URL").await?,
+        command_dead_letters: open_queue(sqs, "COMMAND_DLQ_URL").await?,
     })
 }
 

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::CachedSecretStore;
 use beyond::HttpSettings;
 use connector::afosto_webhook::{AfostoWebhook, WebhookSettings};
 use connector::auth::ShopClients;
@@ -22,9 +21,10 @@ use connector::metrics::{Function, MetricsPublisher};
 use connector::pipeline::apply::{ApplySettings, CommandApplier};
 use connector::pipeline::poll::{PollService, PollSettings};
 use connector::pipeline::schedule::{ScheduleSettings, Scheduler};
-use connector::ports::{Clock, MessageQueue, StateStores, StoreError, SystemClock};
+use connector::ports::{Clock, MessageQueue, StateStores, SystemClock};
 
-use crate::{AwsStateConfig, SecretsManagerStore, SqsQueue, queue_url_from_env, state_stores};
+use crate::config::open_queue;
+use crate::{AwsStateConfig, StageQueuesError, state_stores};
 
 /// Why a function could not start: bad configuration or an unreachable queue. Reported by
 /// the runtime as an init error, so the deployment fails loudly instead of dropping
@@ -33,8 +33,8 @@ use crate::{AwsStateConfig, SecretsManagerStore, SqsQueue, queue_url_from_env, s
 pub enum InitError {
     #[error("configuration")]
     Config(#[from] ConfigError),
-    #[error("connecting to a queue")]
-    Queue(#[from] StoreError),
+    #[error("opening a queue")]
+    Queue(#[from] StageQueuesError),
 }
 
 /// A handler built from the Lambda environment.
@@ -51,7 +51,6 @@ const SIGNER_CACHE: Duration = Duration::from_secs(30);
 /// system clock, and an SQS client.
 struct AwsWiring {
     config: AwsStateConfig,
-    sdk: aws_config::SdkConfig,
     stores: StateStores,
     clock: Arc<dyn Clock>,
     sqs: aws_sdk_sqs::Client,
@@ -59,22 +58,23 @@ struct AwsWiring {
 
 impl AwsWiring {
     async fn from_env() -> Result<Self, InitError> {
-        let config = AwsStateConfig::from_env()?;
+        Ok(Self::new(AwsStateConfig::from_env()?).await)
+    }
+
+    async fn new(config: AwsStateConfig) -> Self {
         let sdk = crate::sdk::load_sdk_config().await;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        Ok(Self {
+        Self {
             stores: state_stores(&sdk, &config, clock.clone()),
             sqs: aws_sdk_sqs::Client::new(&sdk),
             config,
-            sdk,
             clock,
-        })
+        }
     }
 
     /// The queue whose URL is in `env`.
     async fn queue(&self, env: &'static str) -> Result<Arc<dyn MessageQueue>, InitError> {
-        let url = queue_url_from_env(env)?;
-        Ok(Arc::new(SqsQueue::connect(self.sqs.clone(), url).await?))
+        Ok(open_queue(&self.sqs, env).await?)
     }
 
     /// Shop clients that count their Beyond calls and token refreshes into `metrics`.
@@ -154,20 +154,13 @@ impl FromEnv for ReceiveAfostoWebhooks {
 impl FromEnv for ReceiveEpagesWebhooks {
     async fn from_env() -> Result<Self, InitError> {
         let config = WebhookConfig::from_env()?;
-        let aws = AwsWiring::from_env().await?;
+        let mut state = AwsStateConfig::from_env()?;
+        state.secrets_cache_ttl = SIGNER_CACHE.min(state.secrets_cache_ttl);
+        let aws = AwsWiring::new(state).await;
         let poll_queue = aws.queue("POLL_QUEUE_URL").await?;
-        let mut stores = aws.stores;
-        stores.secrets = Arc::new(CachedSecretStore::new(
-            Arc::new(SecretsManagerStore::new(
-                aws_sdk_secretsmanager::Client::new(&aws.sdk),
-                aws.config.secrets_kms_key_id.clone(),
-            )),
-            SIGNER_CACHE.min(aws.config.secrets_cache_ttl),
-            aws.clock.clone(),
-        ));
         let receiver = WebhookReceiver {
             config,
-            stores,
+            stores: aws.stores,
             poll_queue,
             clock: aws.clock,
         };

@@ -6,7 +6,7 @@ use http::StatusCode;
 
 use super::model::{ErrorBody, ValidationError};
 
-pub use crate::disposition::Disposition;
+use crate::disposition::Disposition;
 
 /// What Beyond said about a failed request.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -202,7 +202,7 @@ impl BeyondError {
         matches!(self, BeyondError::AmbiguousUnsafeRequest { .. })
     }
 
-    /// Transient, permanent, or ambiguous; see [`Disposition`].
+    /// Retry, reject or ambiguous; see [`Disposition`].
     pub fn disposition(&self) -> Disposition {
         match self {
             BeyondError::AmbiguousUnsafeRequest { .. } => Disposition::Ambiguous,

@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use http::StatusCode;
 use rand::Rng;
 
-use super::error::{Disposition, classify_status};
+use super::disposition::Disposition;
+use super::error::classify_status;
 
 /// How safe it is to send a request again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

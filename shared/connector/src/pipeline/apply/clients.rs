@@ -5,55 +5,30 @@
 use async_trait::async_trait;
 
 use crate::auth::{AuthError, ShopClients};
-use crate::ports::StoreError;
-use beyond::{BeyondClient, BeyondError, Disposition};
-use domain::tenant::{AuthMode, TenantConfig, TenantId};
+use beyond::{BeyondClient, Disposition};
+use domain::tenant::{TenantConfig, TenantId};
 
-/// Why no client could be built for a tenant.
+/// Why no client could be built for a tenant, and whether a later attempt may get one (a
+/// token outage, a throttled store) as the client source judged it.
 #[derive(Debug, thiserror::Error)]
-pub enum ClientsError {
-    #[error("reading the client secret {name} failed")]
-    Secret {
-        name: String,
-        #[source]
-        source: StoreError,
-    },
-    #[error("the client secret {name} does not exist")]
-    SecretMissing { name: String },
-    #[error("tenant {tenant} uses {mode:?}, which this client source cannot serve")]
-    UnsupportedAuthMode { tenant: TenantId, mode: AuthMode },
-    #[error("building the Beyond client for tenant {tenant} failed")]
-    Build {
-        tenant: TenantId,
-        #[source]
-        source: BeyondError,
-    },
-    /// Any other source (e.g. `ShopClients`), with its own classification.
-    #[error("no Beyond client for tenant {tenant}")]
-    Other {
-        tenant: TenantId,
-        transient: bool,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync + 'static>,
-    },
+#[error("no Beyond client for tenant {tenant}")]
+pub struct ClientsError {
+    pub tenant: TenantId,
+    pub transient: bool,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync + 'static>,
 }
 
 impl ClientsError {
-    /// Whether a later attempt may get a client (a throttled secret read, a token outage).
     pub fn is_transient(&self) -> bool {
-        self.disposition().is_retry()
+        self.transient
     }
 
     pub fn disposition(&self) -> Disposition {
-        match self {
-            ClientsError::Secret { source, .. } => source.disposition(),
-            ClientsError::Other {
-                transient: true, ..
-            } => Disposition::Retry,
-            ClientsError::Other { .. }
-            | ClientsError::SecretMissing { .. }
-            | ClientsError::UnsupportedAuthMode { .. }
-            | ClientsError::Build { .. } => Disposition::Reject,
+        if self.transient {
+            Disposition::Retry
+        } else {
+            Disposition::Reject
         }
     }
 }
@@ -66,7 +41,7 @@ pub trait TenantClients: Send + Sync {
 #[async_trait]
 impl TenantClients for ShopClients {
     async fn client_for(&self, tenant: &TenantConfig) -> Result<BeyondClient, ClientsError> {
-        ShopClients::client_for(self, tenant).map_err(|source: AuthError| ClientsError::Other {
+        ShopClients::client_for(self, tenant).map_err(|source: AuthError| ClientsError {
             tenant: tenant.id.clone(),
             transient: source.disposition() == Disposition::Retry,
             source: Box::new(source),
