@@ -41,4 +41,4 @@ cargo test --workspace --locked
 step "demo (the README's run command)"
 # The README's `cargo run -p epages-sync -- demo`, on the binary built above (cargo run
 # would rebuild it with the CLI's own feature set).
-"$(cargo metadata --format-version 1 --no-deps --locked | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/epages-sync" demo
+"${CARGO_TARGET_DIR:-target}/debug/epages-sync" demo

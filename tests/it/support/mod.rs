@@ -79,7 +79,7 @@ pub fn cli_binary() -> std::path::PathBuf {
     let binary = dir.join("epages-sync");
     assert!(
         binary.exists(),
-        "{} is missing: run `cargo build -p epages-sync` first (tests/run.sh does)",
+        "{} is missing: run `cargo build -p epages-sync` first (tests/run.sh builds it)",
         binary.display()
     );
     binary
