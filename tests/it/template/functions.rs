@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use serde_norway::Value;
 
 use super::{
-    binary, function_environment, function_property, get_att, least_number, ref_target,
-    repository_root, resources_of, template,
+    actions, binary, dead_letter_queues, function_environment, function_property, get_att,
+    least_number, ref_target, repository_root, resources_of, statements, template,
 };
 
 /// Read by `AwsStateConfig::from_env` (every function builds its state stores), plus the
@@ -310,13 +310,7 @@ fn the_scheduler_runs_every_five_minutes() {
 fn every_queue_redrives_to_a_dead_letter_queue_after_at_least_five_receives() {
     let template = template();
     let queues = resources_of(&template, "AWS::SQS::Queue");
-    let dead_letter_queues: BTreeSet<&str> = queues
-        .iter()
-        .filter_map(|(_, queue)| {
-            get_att(&queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
-        })
-        .map(|(target, _)| target)
-        .collect();
+    let dead_letter_queues = dead_letter_queues(&template);
     for (id, queue) in &queues {
         if dead_letter_queues.contains(id) {
             assert!(
@@ -331,5 +325,73 @@ fn every_queue_redrives_to_a_dead_letter_queue_after_at_least_five_receives() {
             .unwrap_or_else(|| panic!("{id}: maxReceiveCount"));
         assert!(receives >= 5, "{id}: maxReceiveCount can be {receives}");
     }
-    assert_eq!(dead_letter_queues.len(), 3, "poll, order events, commands");
+    assert_eq!(
+        dead_letter_queues.len(),
+        4,
+        "poll, order events, commands, scheduler rounds"
+    );
+}
+
+/// A scheduler round that cannot run is kept, not lost: EventBridge retries within the
+/// round and then dead-letters (the event target's DLQ), and an invocation that fails after
+/// Lambda's own retries goes to the same queue (the on-failure destination). EventBridge
+/// may send to it (queue policy, only from this stack's rule).
+#[test]
+fn a_failed_scheduler_round_is_kept_and_retried_within_the_round() {
+    let template = template();
+    let (_, scheduler) = functions(&template)
+        .into_iter()
+        .find(|(_, function)| binary(function) == Some("schedule-polls"))
+        .expect("the scheduler");
+    let props = &scheduler["Properties"];
+    let (_, event) = props["Events"]
+        .as_mapping()
+        .expect("events")
+        .iter()
+        .find(|(_, event)| event["Type"].as_str() == Some("Schedule"))
+        .expect("a Schedule event");
+    let event = &event["Properties"];
+    let (queue, _) = get_att(&event["DeadLetterConfig"]["Arn"]).expect("a target DLQ");
+    let retry = &event["RetryPolicy"];
+    assert!(retry["MaximumRetryAttempts"].as_u64().is_some_and(|n| n >= 1));
+    let age = retry["MaximumEventAgeInSeconds"].as_u64().expect("an event age");
+    assert!(
+        (60..300).contains(&age),
+        "a round is retried only until the next one starts: {age}"
+    );
+    let on_failure = &props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"];
+    assert_eq!(on_failure["Type"].as_str(), Some("SQS"));
+    assert_eq!(get_att(&on_failure["Destination"]), Some((queue, "Arn")));
+
+    let policy = resources_of(&template, "AWS::SQS::QueuePolicy")
+        .into_iter()
+        .map(|(_, policy)| &policy["Properties"])
+        .find(|policy| {
+            policy["Queues"]
+                .as_sequence()
+                .is_some_and(|queues| queues.iter().any(|q| ref_target(q) == Some(queue)))
+        })
+        .expect("a queue policy on the scheduler's DLQ");
+    let statements = statements(&policy["PolicyDocument"]);
+    assert_eq!(statements.len(), 1);
+    let statement = statements[0];
+    assert_eq!(statement["Principal"]["Service"].as_str(), Some("events.amazonaws.com"));
+    assert_eq!(actions(statement), ["sqs:SendMessage"]);
+    assert!(
+        !statement["Condition"]["ArnEquals"]["aws:SourceArn"].is_null(),
+        "only the stack's own rule may send"
+    );
+}
+
+/// X-Ray on every function (issue #16): one order and one command are each one trace.
+#[test]
+fn every_function_is_traced() {
+    let template = template();
+    for (id, function) in functions(&template) {
+        assert_eq!(
+            function_property(&template, function, "Tracing").as_str(),
+            Some("Active"),
+            "{id}"
+        );
+    }
 }

@@ -7,6 +7,7 @@ mod functions;
 mod observability;
 mod security;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_norway::{Mapping, Value};
@@ -18,10 +19,104 @@ fn repository_root() -> PathBuf {
         .to_path_buf()
 }
 
+fn read_yaml(relative: &str) -> Value {
+    let path = repository_root().join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{relative} is readable"));
+    serde_norway::from_str(&text).unwrap_or_else(|error| panic!("{relative} is YAML: {error}"))
+}
+
+/// The whole stack as one template: `template.yaml` with the resources of its nested
+/// stacks (`AWS::Serverless::Application` with a local `Location`) merged in, each `!Ref`
+/// to a nested parameter replaced by the value the parent passes. The checks then see the
+/// alarms and what they watch as if they were written in one file, so a parameter wired
+/// to the wrong queue or function fails them just as a wrong `!Ref` would.
 fn template() -> Value {
-    let path = repository_root().join("template.yaml");
-    let text = std::fs::read_to_string(&path).expect("template.yaml is readable");
-    serde_norway::from_str(&text).expect("template.yaml is YAML")
+    let mut stack = read_yaml("template.yaml");
+    let nested: Vec<(String, Value)> = resources_of(&stack, "AWS::Serverless::Application")
+        .into_iter()
+        .filter_map(|(_, app)| {
+            let location = app["Properties"]["Location"].as_str()?.to_owned();
+            Some((location, app["Properties"]["Parameters"].clone()))
+        })
+        .collect();
+    for (location, passed) in nested {
+        let child = read_yaml(&location);
+        let parameters = child["Parameters"].as_mapping().cloned().unwrap_or_default();
+        let resources = stack["Resources"].as_mapping_mut().expect("Resources");
+        for (id, resource) in child["Resources"].as_mapping().expect("nested Resources") {
+            let resolved = substitute_parameters(resource, &parameters, &passed);
+            assert!(
+                resources.insert(id.clone(), resolved).is_none(),
+                "{location}: {id:?} is also a resource of template.yaml"
+            );
+        }
+    }
+    stack
+}
+
+/// `resource` with each `!Ref P` (P a parameter of the nested template) replaced by what
+/// the parent passes for P, or P's default when it passes nothing.
+fn substitute_parameters(resource: &Value, parameters: &Mapping, passed: &Value) -> Value {
+    match resource {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => {
+            let name = tagged.value.as_str().unwrap_or_default();
+            match parameters.get(name) {
+                Some(_) if !passed[name].is_null() => passed[name].clone(),
+                Some(parameter) => parameter["Default"].clone(),
+                None => resource.clone(),
+            }
+        }
+        Value::Tagged(tagged) => {
+            let mut tagged = tagged.clone();
+            tagged.value = substitute_parameters(&tagged.value, parameters, passed);
+            Value::Tagged(tagged)
+        }
+        Value::Mapping(mapping) => Value::Mapping(
+            mapping
+                .iter()
+                .map(|(key, value)| (key.clone(), substitute_parameters(value, parameters, passed)))
+                .collect(),
+        ),
+        Value::Sequence(items) => Value::Sequence(
+            items
+                .iter()
+                .map(|item| substitute_parameters(item, parameters, passed))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Whether `!Ref target` occurs anywhere in `value` (e.g. in either branch of an `!If`).
+fn refers_to(value: &Value, target: &str) -> bool {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str() == Some(target),
+        Value::Tagged(tagged) => refers_to(&tagged.value, target),
+        Value::Mapping(mapping) => mapping.values().any(|value| refers_to(value, target)),
+        Value::Sequence(items) => items.iter().any(|item| refers_to(item, target)),
+        _ => false,
+    }
+}
+
+/// The queues something dead-letters into: redrive targets of queues, and the
+/// dead-letter queue and failure destination of the scheduler's event.
+fn dead_letter_queues(template: &Value) -> BTreeSet<&str> {
+    let mut found: BTreeSet<&str> = resources_of(template, "AWS::SQS::Queue")
+        .into_iter()
+        .filter_map(|(_, queue)| get_att(&queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]))
+        .map(|(target, _)| target)
+        .collect();
+    for (_, function) in resources_of(template, "AWS::Serverless::Function") {
+        let props = &function["Properties"];
+        let targets = props["Events"]
+            .as_mapping()
+            .into_iter()
+            .flat_map(|events| events.values())
+            .map(|event| &event["Properties"]["DeadLetterConfig"]["Arn"])
+            .chain([&props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"]]);
+        found.extend(targets.filter_map(get_att).map(|(target, _)| target));
+    }
+    found
 }
 
 /// The resources of `kind` (e.g. `AWS::SQS::Queue`) by logical id.
@@ -139,8 +234,13 @@ fn statement_resources(statement: &Value) -> Vec<&Value> {
     }
 }
 
-/// cfn-lint from the project's tool venv (infra/tools.sh). Required in CI; a developer
-/// without the venv gets a note instead of a failure.
+/// The templates cfn-lint and `sam validate` check: the stack and its nested stacks.
+const TEMPLATES: &[&str] = &["template.yaml", "infra/monitoring.yaml"];
+
+/// cfn-lint with the serverless rules (cfn-lint-serverless), from the project's tool venv
+/// (infra/tools.sh), over every template. Required in CI; a developer without the venv
+/// gets a note instead of a failure. tests/run.sh runs the same command (and
+/// `sam validate --lint`) before any test, so this is the check a plain `cargo test` has.
 #[test]
 fn cfn_lint_passes() {
     let root = repository_root();
@@ -156,13 +256,14 @@ fn cfn_lint_passes() {
         return;
     }
     let output = std::process::Command::new(&lint)
-        .arg("template.yaml")
+        .args(["--append-rules", "cfn_lint_serverless.rules", "--"])
+        .args(TEMPLATES)
         .current_dir(&root)
         .output()
         .expect("cfn-lint runs");
     assert!(
         output.status.success(),
-        "cfn-lint template.yaml failed ({}):\n{}{}",
+        "cfn-lint failed ({}):\n{}{}",
         output.status,
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_norway::Value;
 
-use super::{get_att, ref_target, resources_of, tagged, template};
+use super::{dead_letter_queues, get_att, ref_target, refers_to, resources_of, tagged, template};
 
 /// The metrics the functions emit: the contract between the code and this template.
 const METRICS: &[&str] = &[
@@ -89,23 +89,21 @@ fn the_expected_alarms_exist() {
         })
     };
     // Every dead-letter queue's depth.
-    for (id, queue) in resources_of(&template, "AWS::SQS::Queue") {
-        let Some((dlq, _)) = get_att(&queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
-        else {
-            continue;
-        };
+    let dead_letter_queues = dead_letter_queues(&template);
+    assert_eq!(dead_letter_queues.len(), 4);
+    for dlq in dead_letter_queues {
         assert!(
             watches("AWS/SQS", "ApproximateNumberOfMessagesVisible", &|value| {
                 get_att(value) == Some((dlq, "QueueName"))
             }),
-            "no depth alarm on {dlq} (the DLQ of {id})"
+            "no depth alarm on {dlq}"
         );
     }
     // Errors and throttles of every function.
     for (id, _) in resources_of(&template, "AWS::Serverless::Function") {
         for metric in ["Errors", "Throttles"] {
             assert!(
-                watches("AWS/Lambda", metric, &|value| ref_target(value) == Some(id)),
+                watches("AWS/Lambda", metric, &|value| refers_to(value, id)),
                 "no {metric} alarm on {id}"
             );
         }
