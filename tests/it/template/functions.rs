@@ -353,8 +353,14 @@ fn a_failed_scheduler_round_is_kept_and_retried_within_the_round() {
     let event = &event["Properties"];
     let (queue, _) = get_att(&event["DeadLetterConfig"]["Arn"]).expect("a target DLQ");
     let retry = &event["RetryPolicy"];
-    assert!(retry["MaximumRetryAttempts"].as_u64().is_some_and(|n| n >= 1));
-    let age = retry["MaximumEventAgeInSeconds"].as_u64().expect("an event age");
+    assert!(
+        retry["MaximumRetryAttempts"]
+            .as_u64()
+            .is_some_and(|n| n >= 1)
+    );
+    let age = retry["MaximumEventAgeInSeconds"]
+        .as_u64()
+        .expect("an event age");
     assert!(
         (60..300).contains(&age),
         "a round is retried only until the next one starts: {age}"
@@ -375,7 +381,10 @@ fn a_failed_scheduler_round_is_kept_and_retried_within_the_round() {
     let statements = statements(&policy["PolicyDocument"]);
     assert_eq!(statements.len(), 1);
     let statement = statements[0];
-    assert_eq!(statement["Principal"]["Service"].as_str(), Some("events.amazonaws.com"));
+    assert_eq!(
+        statement["Principal"]["Service"].as_str(),
+        Some("events.amazonaws.com")
+    );
     assert_eq!(actions(statement), ["sqs:SendMessage"]);
     assert!(
         !statement["Condition"]["ArnEquals"]["aws:SourceArn"].is_null(),

@@ -41,7 +41,10 @@ fn template() -> Value {
         .collect();
     for (location, passed) in nested {
         let child = read_yaml(&location);
-        let parameters = child["Parameters"].as_mapping().cloned().unwrap_or_default();
+        let parameters = child["Parameters"]
+            .as_mapping()
+            .cloned()
+            .unwrap_or_default();
         let resources = stack["Resources"].as_mapping_mut().expect("Resources");
         for (id, resource) in child["Resources"].as_mapping().expect("nested Resources") {
             let resolved = substitute_parameters(resource, &parameters, &passed);
@@ -74,7 +77,12 @@ fn substitute_parameters(resource: &Value, parameters: &Mapping, passed: &Value)
         Value::Mapping(mapping) => Value::Mapping(
             mapping
                 .iter()
-                .map(|(key, value)| (key.clone(), substitute_parameters(value, parameters, passed)))
+                .map(|(key, value)| {
+                    (
+                        key.clone(),
+                        substitute_parameters(value, parameters, passed),
+                    )
+                })
                 .collect(),
         ),
         Value::Sequence(items) => Value::Sequence(
@@ -103,7 +111,9 @@ fn refers_to(value: &Value, target: &str) -> bool {
 fn dead_letter_queues(template: &Value) -> BTreeSet<&str> {
     let mut found: BTreeSet<&str> = resources_of(template, "AWS::SQS::Queue")
         .into_iter()
-        .filter_map(|(_, queue)| get_att(&queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]))
+        .filter_map(|(_, queue)| {
+            get_att(&queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        })
         .map(|(target, _)| target)
         .collect();
     for (_, function) in resources_of(template, "AWS::Serverless::Function") {
