@@ -429,3 +429,34 @@ impl MessageQueue for SqsQueue {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str =
+        "Root=1-6a1b2c3d-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1";
+
+    fn trace_attribute(entry: &SendMessageBatchRequestEntry) -> Option<&str> {
+        entry
+            .message_system_attributes()?
+            .get(&MessageSystemAttributeNameForSends::AwsTraceHeader)?
+            .string_value()
+    }
+
+    #[tokio::test]
+    async fn entries_carry_the_current_trace_as_a_system_attribute() {
+        let message = OutgoingMessage::new("{}");
+        assert_eq!(trace_attribute(&entry(0, &message).unwrap()), None);
+        let header = connector::trace::TraceHeader::parse(HEADER).unwrap();
+        let sent =
+            connector::trace::scope(Some(header), async { entry(0, &message).unwrap() }).await;
+        assert_eq!(trace_attribute(&sent), Some(HEADER));
+        // An explicit (replayed) header wins, and a malformed one is dropped, not sent.
+        let mut replayed = OutgoingMessage::new("{}");
+        replayed.trace_header = Some(HEADER.to_owned());
+        assert_eq!(trace_attribute(&entry(0, &replayed).unwrap()), Some(HEADER));
+        replayed.trace_header = Some("Root=evil".to_owned());
+        assert_eq!(trace_attribute(&entry(0, &replayed).unwrap()), None);
+    }
+}

@@ -53,6 +53,8 @@ const MAX_ANNOTATION_CHARS: usize = 250;
 const BEYOND_SPAN: &str = "beyond.request";
 /// The remote service's name in the service map.
 const BEYOND_NAME: &str = "epages-beyond";
+/// The module paths of this workspace's crates (`epages_sync_connector::…`, …).
+const OWN_TARGETS: &str = "epages_sync";
 const ANNOTATIONS: [&str; 5] = [
     "tenant",
     "order_id",
@@ -376,6 +378,9 @@ where
                 status: None,
                 annotations: BTreeMap::new(),
             },
+            // Only our own spans: the AWS SDK's and hyper's internal spans (a dozen per call)
+            // would bury the work in noise.
+            _ if !span.metadata().target().starts_with(OWN_TARGETS) => return,
             _ => {
                 // A subsegment of the nearest traced ancestor, if any.
                 let Some(parent) = span.scope().skip(1).find_map(|ancestor| {
