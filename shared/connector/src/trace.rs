@@ -350,9 +350,9 @@ mod tests {
     #[test]
     fn a_record_uses_its_header_else_the_invocation_else_a_new_root() {
         let now = Utc::now();
-        let invocation = TraceHeader::parse(&format!(
-            "Root=1-00000000-000000000000000000000001;Parent=1111111111111111;Sampled=1"
-        ))
+        let invocation = TraceHeader::parse(
+            "Root=1-00000000-000000000000000000000001;Parent=1111111111111111;Sampled=1",
+        )
         .unwrap();
         let own = format!("Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1");
         let trace = RecordTrace::start(Some(&own), Some(&invocation), now);
