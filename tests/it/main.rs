@@ -18,3 +18,4 @@ mod sqs_batch;
 mod support;
 mod template;
 mod tenant_cli;
+mod tracing;

@@ -7,7 +7,7 @@ use lambda_runtime::{Error, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    aws_adapters::lambda::init_tracing();
     let handler = &ReceiveAfostoWebhooks::from_env().await?;
     lambda_runtime::run(service_fn(move |event| handler.handle(event))).await
 }

@@ -24,7 +24,58 @@ use connector::pipeline::schedule::{ScheduleSettings, Scheduler};
 use connector::ports::{Clock, MessageQueue, StateStores, SystemClock};
 
 use crate::config::open_queue;
+use crate::xray::XrayLayer;
 use crate::{AwsStateConfig, StageQueuesError, state_stores};
+
+/// The function's logging and tracing, installed once at the top of `main`: the log lines
+/// `lambda_runtime::tracing::init_default_subscriber` writes (JSON when
+/// `AWS_LAMBDA_LOG_FORMAT=JSON`, the level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`), plus
+/// the X-Ray layer when Lambda runs a daemon (`AWS_XRAY_DAEMON_ADDRESS`, `Tracing: Active`).
+///
+/// A record's log lines carry its span's `trace_id`, which leads to its trace. The X-Ray
+/// layer has its own filter (INFO): a quieter log level must not empty the traces.
+pub fn init_tracing() {
+    use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{Layer, Registry};
+
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|level| level.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let filter = EnvFilter::builder()
+        .with_default_directive(level.into())
+        .from_env_lossy();
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT")
+        .is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    let logs = tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .without_time();
+    let logs: Box<dyn Layer<Registry> + Send + Sync> = if json {
+        logs.json().with_filter(filter).boxed()
+    } else {
+        logs.with_filter(filter).boxed()
+    };
+    let service =
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "epages-sync".to_owned());
+    // A broken daemon address must not stop the function: it runs, untraced, and says so.
+    let (xray, xray_error) = match XrayLayer::from_env(service) {
+        Ok(layer) => (layer, None),
+        Err(error) => (None, Some(error)),
+    };
+    let installed = tracing_subscriber::registry()
+        .with(logs)
+        .with(xray.map(|layer| layer.with_filter(LevelFilter::INFO)))
+        .try_init();
+    if let Some(error) = xray_error {
+        tracing::warn!(error = %connector::error_chain::error_chain(&error), "X-Ray export is off");
+    }
+    if installed.is_err() {
+        tracing::warn!("a tracing subscriber was already installed; kept it");
+    }
+}
 
 /// Why a function could not start: bad configuration or an unreachable queue. Reported by
 /// the runtime as an init error, so the deployment fails loudly instead of dropping

@@ -25,6 +25,7 @@ mod stock_marks;
 mod table;
 mod tenants;
 mod tokens;
+pub mod xray;
 
 use std::sync::Arc;
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
-    MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
-    SendMessageBatchRequestEntry,
+    MessageAttributeValue, MessageSystemAttributeName, MessageSystemAttributeNameForSends,
+    MessageSystemAttributeValue, QueueAttributeName, SendMessageBatchRequestEntry,
 };
 use chrono::{DateTime, Utc};
 
@@ -179,8 +179,33 @@ fn entry(
         .set_message_deduplication_id(message.deduplication_id.clone())
         .set_delay_seconds(message.delay.map(|d| d.as_secs() as i32))
         .set_message_attributes((!attributes.is_empty()).then_some(attributes))
+        .set_message_system_attributes(trace_system_attribute(message)?)
         .build()
         .map_err(|e| StoreError::invalid("message", e.to_string()))
+}
+
+/// The sending work's X-Ray trace as the `AWSTraceHeader` system attribute, which SQS hands
+/// on to the consumer (Lambda delivers it in the record's attributes).
+fn trace_system_attribute(
+    message: &OutgoingMessage,
+) -> Result<
+    Option<
+        std::collections::HashMap<MessageSystemAttributeNameForSends, MessageSystemAttributeValue>,
+    >,
+    StoreError,
+> {
+    let Some(header) = message.trace_header_to_send() else {
+        return Ok(None);
+    };
+    let value = MessageSystemAttributeValue::builder()
+        .data_type("String")
+        .string_value(header)
+        .build()
+        .map_err(|e| StoreError::invalid("trace header", e.to_string()))?;
+    Ok(Some(std::collections::HashMap::from([(
+        MessageSystemAttributeNameForSends::AwsTraceHeader,
+        value,
+    )])))
 }
 
 fn invalid_receipt(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -325,6 +350,9 @@ impl MessageQueue for SqsQueue {
                     sequence_number: system
                         .get(&MessageSystemAttributeName::SequenceNumber)
                         .cloned(),
+                    trace_header: system
+                        .get(&MessageSystemAttributeName::AwsTraceHeader)
+                        .cloned(),
                     queue_arn: self.arn.clone(),
                     queue_name: self.name.clone(),
                 })
@@ -399,5 +427,36 @@ impl MessageQueue for SqsQueue {
             in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
             delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str =
+        "Root=1-6a1b2c3d-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1";
+
+    fn trace_attribute(entry: &SendMessageBatchRequestEntry) -> Option<&str> {
+        entry
+            .message_system_attributes()?
+            .get(&MessageSystemAttributeNameForSends::AwsTraceHeader)?
+            .string_value()
+    }
+
+    #[tokio::test]
+    async fn entries_carry_the_current_trace_as_a_system_attribute() {
+        let message = OutgoingMessage::new("{}");
+        assert_eq!(trace_attribute(&entry(0, &message).unwrap()), None);
+        let header = connector::trace::TraceHeader::parse(HEADER).unwrap();
+        let sent =
+            connector::trace::scope(Some(header), async { entry(0, &message).unwrap() }).await;
+        assert_eq!(trace_attribute(&sent), Some(HEADER));
+        // An explicit (replayed) header wins, and a malformed one is dropped, not sent.
+        let mut replayed = OutgoingMessage::new("{}");
+        replayed.trace_header = Some(HEADER.to_owned());
+        assert_eq!(trace_attribute(&entry(0, &replayed).unwrap()), Some(HEADER));
+        replayed.trace_header = Some("Root=evil".to_owned());
+        assert_eq!(trace_attribute(&entry(0, &replayed).unwrap()), None);
     }
 }

@@ -24,3 +24,4 @@ pub mod metrics;
 pub mod pipeline;
 pub mod ports;
 pub mod stage;
+pub mod trace;

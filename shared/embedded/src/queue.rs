@@ -72,6 +72,9 @@ struct StoredMessage {
     first_received_at: Option<DateTime<Utc>>,
     /// The nonce of the latest receipt; older receipts are refused.
     receipt: Option<String>,
+    /// The `AWSTraceHeader` system attribute (absent from files written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    trace_header: Option<String>,
 }
 
 impl StoredMessage {
@@ -89,6 +92,7 @@ struct Draft {
     deduplication_id: Option<String>,
     sent_at: DateTime<Utc>,
     visible_at: DateTime<Utc>,
+    trace_header: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -196,6 +200,7 @@ impl EmbeddedQueue {
             receive_count: 0,
             first_received_at: None,
             receipt: None,
+            trace_header: draft.trace_header,
         });
         let last = file.messages.len() - 1;
         &mut file.messages[last]
@@ -219,6 +224,7 @@ impl EmbeddedQueue {
                             deduplication_id: message.deduplication_id,
                             sent_at: message.sent_at,
                             visible_at: now,
+                            trace_header: message.trace_header,
                         },
                     );
                     moved.receive_count = message.receive_count;
@@ -251,6 +257,7 @@ impl EmbeddedQueue {
             sequence_number: self.fifo.then(|| format!("{:020}", message.sequence)),
             queue_arn: self.arn.clone(),
             queue_name: self.name.clone(),
+            trace_header: message.trace_header.clone(),
         }
     }
 
@@ -387,6 +394,8 @@ impl MessageQueue for EmbeddedQueue {
                         }));
                         continue;
                     }
+                    // Like SQS's `AWSTraceHeader` system attribute: the sending work's trace.
+                    let trace_header = message.trace_header_to_send();
                     let delay = message.delay.unwrap_or(self.delay);
                     let visible_at = add_std(now, delay, "delay")?;
                     let message_id = uuid::Uuid::new_v4().to_string();
@@ -400,6 +409,7 @@ impl MessageQueue for EmbeddedQueue {
                             deduplication_id: dedup_id.clone(),
                             sent_at: now,
                             visible_at,
+                            trace_header,
                         },
                     )
                     .sequence;

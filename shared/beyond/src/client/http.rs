@@ -167,6 +167,7 @@ impl BeyondHttp {
                 "beyond.request",
                 operation = call.operation,
                 method = %call.method,
+                path = %path_template(&call.url),
                 attempt,
                 status = tracing::field::Empty,
             );
@@ -306,6 +307,26 @@ impl BeyondHttp {
     }
 }
 
+/// The URL's path with every id replaced by `{id}`: what a trace may show of a request (the
+/// host, query and ids stay out). Our paths are API words (`orders`, `processes`,
+/// `find-by-sku`: lowercase letters and `-`) and ids (UUIDs, which always hold a digit);
+/// any segment that is not such a word is taken for an id.
+pub(crate) fn path_template(url: &Url) -> String {
+    let mut template = String::new();
+    for segment in url.path().split('/').filter(|s| !s.is_empty()) {
+        template.push('/');
+        if segment.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+            template.push_str(segment);
+        } else {
+            template.push_str("{id}");
+        }
+    }
+    if template.is_empty() {
+        template.push('/');
+    }
+    template
+}
+
 /// Decodes a JSON body, naming the operation and the JSON path on failure.
 pub(crate) fn decode<T: DeserializeOwned>(
     operation: &'static str,
@@ -317,4 +338,23 @@ pub(crate) fn decode<T: DeserializeOwned>(
         path: error.path().to_string(),
         source: error.into_inner(),
     })
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn path_templates_keep_api_words_only() {
+        let url = Url::parse(
+            "https://shop.example/api/orders/0b7e6a52-35c7-4a51-bb1a-3c2f5e1d9a10/processes/shippings?page=2&sku=SECRET",
+        )
+        .unwrap();
+        assert_eq!(path_template(&url), "/api/orders/{id}/processes/shippings");
+        let sandbox = Url::parse("http://127.0.0.1:1/shops/s1/api/oauth/token?code=abc").unwrap();
+        assert_eq!(path_template(&sandbox), "/shops/{id}/api/oauth/token");
+        let odd = Url::parse("http://h/Orders/a%2Fb/%E2%9C%93").unwrap();
+        assert_eq!(path_template(&odd), "/{id}/{id}/{id}");
+        assert_eq!(path_template(&Url::parse("http://h").unwrap()), "/");
+    }
 }

@@ -9,11 +9,14 @@ use aws_lambda_events::event::lambda_function_urls::{
 use lambda_runtime::LambdaEvent;
 
 use super::HandlerError;
+use super::handlers::invocation_trace;
 use crate::afosto_webhook::AfostoWebhook;
 use crate::epages_webhook::WebhookReceiver;
 use crate::install::Installer;
 use crate::metrics::function_url::{count_afosto_webhook, count_epages_webhook, count_install};
 use crate::metrics::{Function, Metrics, MetricsPublisher};
+use crate::trace::RecordTrace;
+use chrono::Utc;
 
 /// What answers a public function's requests.
 pub trait FunctionUrlReceiver: Send + Sync {
@@ -64,7 +67,10 @@ impl<R: FunctionUrlReceiver> FunctionUrlHandler<R> {
         &self,
         event: LambdaEvent<LambdaFunctionUrlRequest>,
     ) -> Result<LambdaFunctionUrlResponse, HandlerError> {
-        let response = self.receiver.answer(&event.payload).await;
+        // One segment per request in the invocation's trace; what it queues (commands, poll
+        // requests) carries that trace on.
+        let trace = RecordTrace::start(None, invocation_trace(&event.context).as_ref(), Utc::now());
+        let response = trace.run(None, self.receiver.answer(&event.payload)).await;
         R::count(self.metrics.metrics(), &response);
         self.metrics.flush();
         Ok(response)

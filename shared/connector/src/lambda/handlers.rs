@@ -20,6 +20,7 @@ use crate::pipeline::poll::PollService;
 use crate::pipeline::schedule::Scheduler;
 use crate::pipeline::sqs_batch::BatchSummary;
 use crate::ports::{Clock, MessageQueue};
+use crate::trace::{self, TraceHeader};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 use super::HandlerError;
@@ -38,6 +39,11 @@ pub fn deadline_of(context: &Context, now: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or_else(|| {
             now + chrono::TimeDelta::from_std(DEFAULT_INVOCATION).unwrap_or_default()
         })
+}
+
+/// The invocation's trace header (Lambda's, from the context or `_X_AMZN_TRACE_ID`).
+pub(super) fn invocation_trace(context: &Context) -> Option<TraceHeader> {
+    trace::invocation_header(context.xray_trace_id.as_deref())
 }
 
 /// `poll-orders`: poll requests from the (standard) poll queue; one poll per tenant.
@@ -79,10 +85,14 @@ impl PollOrders {
         &self,
         event: LambdaEvent<SqsEvent>,
     ) -> Result<SqsBatchResponse, HandlerError> {
-        let result = self
-            .service
-            .handle_event(&event.payload, self.dead_letters.as_ref())
-            .await;
+        // Each record runs in its own trace (`sqs_batch`); the invocation's is the fallback
+        // for records that carry none.
+        let result = trace::scope(
+            invocation_trace(&event.context),
+            self.service
+                .handle_event(&event.payload, self.dead_letters.as_ref()),
+        )
+        .await;
         self.metrics.flush();
         Ok(result?)
     }
@@ -135,10 +145,13 @@ impl ApplyCommands {
         event: LambdaEvent<SqsEvent>,
     ) -> Result<(SqsBatchResponse, BatchSummary), HandlerError> {
         let deadline = deadline_of(&event.context, self.clock.now());
-        let result = self
-            .applier
-            .handle_event(&event.payload, deadline, self.dead_letters.as_ref())
-            .await;
+        // A command Afosto sent carries no trace header: its record falls back to this one.
+        let result = trace::scope(
+            invocation_trace(&event.context),
+            self.applier
+                .handle_event(&event.payload, deadline, self.dead_letters.as_ref()),
+        )
+        .await;
         self.metrics.flush();
         Ok(result?)
     }
@@ -189,9 +202,10 @@ impl SchedulePolls {
 
     pub async fn handle(
         &self,
-        _event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
+        event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
     ) -> Result<ScheduleSummary, HandlerError> {
-        let result = self.scheduler.run().await;
+        // The poll requests carry the invocation's trace: each poll joins it.
+        let result = trace::scope(invocation_trace(&event.context), self.scheduler.run()).await;
         self.metrics.flush();
         let report = result?;
         Ok(ScheduleSummary {

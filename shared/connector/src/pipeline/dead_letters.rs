@@ -128,6 +128,8 @@ fn replay_copy(message: &ReceivedMessage, target: &dyn MessageQueue) -> Outgoing
             .then(|| format!("replay-{}", message.message_id)),
         attributes: message.attributes.clone(),
         delay: None,
+        // The replay stays in the trace of the work that sent the message first.
+        trace_header: message.trace_header.clone(),
     }
 }
 

@@ -20,6 +20,7 @@ use futures::StreamExt;
 
 use crate::ports::MessageQueue;
 use crate::ports::queue::OutgoingMessage;
+use crate::trace::{AWS_TRACE_HEADER, RecordTrace};
 
 /// Message attributes set on a record forwarded to the dead-letter queue.
 pub mod dead_letter_attributes {
@@ -223,26 +224,27 @@ async fn run_lane(
     let mut result = LaneResult::default();
     let mut records = lane.into_iter();
     for record in records.by_ref() {
-        let outcome = match handler.handle(record).await {
-            RecordOutcome::Reject { reason } => match forward(&record, &reason, dead_letters).await
-            {
-                Ok(()) => RecordOutcome::Reject { reason },
-                Err(forward_failure) => RecordOutcome::Retry {
-                    reason: format!(
-                        "{reason}; and forwarding to the dead-letter queue failed: {forward_failure}"
-                    ),
-                },
-            },
-            other => other,
-        };
+        // Each record's work (and its dead-letter forward) is a segment of the record's own
+        // trace; what it sends carries that trace on (see `crate::trace`).
+        let trace = RecordTrace::start(
+            record
+                .message
+                .attributes
+                .get(AWS_TRACE_HEADER)
+                .map(String::as_str),
+            crate::trace::current().as_ref(),
+            chrono::Utc::now(),
+        );
+        let outcome = trace
+            .run(
+                Some(record.message_id),
+                handle_record(record, dead_letters, handler),
+            )
+            .await;
         match outcome {
             RecordOutcome::Done => result.done += 1,
-            RecordOutcome::Reject { reason } => {
-                tracing::warn!(message_id = record.message_id, %reason, "record dead-lettered");
-                result.dead_lettered += 1;
-            }
-            RecordOutcome::Retry { reason } => {
-                tracing::warn!(message_id = record.message_id, %reason, "record will be retried");
+            RecordOutcome::Reject { .. } => result.dead_lettered += 1,
+            RecordOutcome::Retry { .. } => {
                 result.retried += 1;
                 result.failed.push(record.message_id.to_owned());
                 break;
@@ -255,6 +257,36 @@ async fn run_lane(
         result.failed.push(held.message_id.to_owned());
     }
     result
+}
+
+/// One record: the handler's outcome, a rejection forwarded to the dead-letter queue (or
+/// retried if that fails), logged inside the record's span.
+async fn handle_record(
+    record: Record<'_>,
+    dead_letters: &dyn MessageQueue,
+    handler: &dyn RecordHandler,
+) -> RecordOutcome {
+    let outcome = match handler.handle(record).await {
+        RecordOutcome::Reject { reason } => match forward(&record, &reason, dead_letters).await {
+            Ok(()) => RecordOutcome::Reject { reason },
+            Err(forward_failure) => RecordOutcome::Retry {
+                reason: format!(
+                    "{reason}; and forwarding to the dead-letter queue failed: {forward_failure}"
+                ),
+            },
+        },
+        other => other,
+    };
+    match &outcome {
+        RecordOutcome::Done => {}
+        RecordOutcome::Reject { reason } => {
+            tracing::warn!(message_id = record.message_id, %reason, "record dead-lettered");
+        }
+        RecordOutcome::Retry { reason } => {
+            tracing::warn!(message_id = record.message_id, %reason, "record will be retried");
+        }
+    }
+    outcome
 }
 
 async fn forward(

@@ -41,6 +41,9 @@ pub struct OutgoingMessage {
     pub attributes: BTreeMap<String, String>,
     /// Standard queues only (SQS refuses per-message delay on FIFO queues).
     pub delay: Option<Duration>,
+    /// An X-Ray trace header to send instead of the current one (a dead-letter replay keeps
+    /// the message's own). Usually `None`: see [`Self::trace_header_to_send`].
+    pub trace_header: Option<String>,
 }
 
 impl OutgoingMessage {
@@ -72,6 +75,18 @@ impl OutgoingMessage {
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = Some(delay);
         self
+    }
+
+    /// The `AWSTraceHeader` every adapter sends with this message: the explicit one, else the
+    /// trace context of the work in progress ([`crate::trace::current`]). Always re-parsed
+    /// and re-formatted, because SQS refuses a malformed header (and a replayed one came
+    /// from outside): a bad one is dropped, never a reason not to send.
+    pub fn trace_header_to_send(&self) -> Option<String> {
+        match &self.trace_header {
+            Some(explicit) => crate::trace::TraceHeader::parse(explicit).ok(),
+            None => crate::trace::current(),
+        }
+        .map(|header| header.to_string())
     }
 
     /// Bytes this message counts towards the batch payload limit.
@@ -155,6 +170,9 @@ pub struct ReceivedMessage {
     pub sequence_number: Option<String>,
     pub queue_arn: String,
     pub queue_name: String,
+    /// The `AWSTraceHeader` system attribute, as sent (unchecked: it may come from anyone
+    /// who can send to the queue).
+    pub trace_header: Option<String>,
 }
 
 impl ReceivedMessage {
@@ -180,6 +198,7 @@ impl ReceivedMessage {
             ("MessageGroupId", &self.group_id),
             ("MessageDeduplicationId", &self.deduplication_id),
             ("SequenceNumber", &self.sequence_number),
+            (crate::trace::AWS_TRACE_HEADER, &self.trace_header),
         ] {
             if let Some(value) = value {
                 attributes.insert(name.to_owned(), value.clone());
