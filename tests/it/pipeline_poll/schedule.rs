@@ -49,6 +49,7 @@ async fn every_active_tenant_gets_one_request_and_paused_ones_none(backend: Back
             spread: Duration::ZERO,
             page_size: 7,
             send_concurrency: 3,
+            ..ScheduleSettings::default()
         },
     );
     let report = scheduler.run().await.expect("the round runs");

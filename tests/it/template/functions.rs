@@ -35,7 +35,11 @@ const FUNCTION_ENVIRONMENT: &[(&str, &[&str], &[&str])] = &[
     (
         "schedule-polls",
         &["POLL_QUEUE_URL"],
-        &["SCHEDULE_SPREAD_SECONDS", "SCHEDULE_SEND_CONCURRENCY"],
+        &[
+            "SCHEDULE_SPREAD_SECONDS",
+            "SCHEDULE_SEND_CONCURRENCY",
+            "POLL_TRACE_SAMPLE_PERCENT",
+        ],
     ),
     (
         "poll-orders",
