@@ -474,8 +474,15 @@ impl PollService {
                     self.stores.activity.append(&activity).await?;
                 }
             } else {
-                self.emit_page(&tenant.id, plans, activity, run.committed, &mut stats)
-                    .await?;
+                self.emit_page(
+                    &tenant.id,
+                    plans,
+                    activity,
+                    run.committed,
+                    covers_cursor,
+                    &mut stats,
+                )
+                .await?;
             }
 
             if shifted {

@@ -154,13 +154,16 @@ impl PollService {
 
     /// Steps 3–5 for the planned orders of a page, under the lease: the write-ahead (or
     /// pre-send) ledger states of imports, all events in order, the remaining ledger writes,
-    /// and the activity entries (with `activity`, the page's log entries).
+    /// and the activity entries (with `activity`, the page's log entries). `committed` is
+    /// the cursor as committed now; `writes_ahead` is false when this poll's read cannot
+    /// move the cursor (a resync from after it), so nothing would ever confirm a mark.
     pub(super) async fn emit_page(
         &self,
         tenant: &TenantId,
         mut plans: Vec<OrderPlan>,
         mut activity: Vec<ActivityEntry>,
         committed: Option<DateTime<Utc>>,
+        writes_ahead: bool,
         stats: &mut PollStats,
     ) -> Result<(), PollError> {
         // 3. Imports: their state before anything is sent. Written ahead in full when the
@@ -168,7 +171,7 @@ impl PollService {
         let mut written_ahead = vec![false; plans.len()];
         let mut early = Vec::new();
         for (index, plan) in plans.iter().enumerate() {
-            if let Some(state) = plan.write_ahead(committed) {
+            if let Some(state) = plan.write_ahead(committed).filter(|_| writes_ahead) {
                 written_ahead[index] = true;
                 // A re-read of the same unsent write-ahead: stored already.
                 if plan.stored.as_ref() != Some(&state) {
