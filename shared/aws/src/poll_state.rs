@@ -445,7 +445,9 @@ impl PollStateStore for DynamoPollStateStore {
                 Conditional::Refused(item) => {
                     let item = item.unwrap_or_default();
                     match lease(&held.tenant, &item)? {
-                        Some(current) if current.owner == held.owner && current.epoch == held.epoch => {
+                        Some(current)
+                            if current.owner == held.owner && current.epoch == held.epoch =>
+                        {
                             LeasedOutcome::NotForward {
                                 current: cursor(&item)?,
                             }

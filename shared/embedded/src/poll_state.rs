@@ -58,7 +58,10 @@ impl PollRecord {
     }
 
     fn lease_live(&self, now: DateTime<Utc>) -> bool {
-        self.state.lease.as_ref().is_some_and(|held| held.until > now)
+        self.state
+            .lease
+            .as_ref()
+            .is_some_and(|held| held.until > now)
     }
 
     fn cursor_forward(&self, to: Option<DateTime<Utc>>) -> bool {

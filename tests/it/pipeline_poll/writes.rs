@@ -265,7 +265,12 @@ async fn an_idle_poll_writes_the_poll_state_once(backend: Backend) {
         for _ in 0..2 {
             world.advance(45);
             counted.calls.take();
-            let before = world.stores.poll_state.get(&world.tenant).await.expect("get");
+            let before = world
+                .stores
+                .poll_state
+                .get(&world.tenant)
+                .await
+                .expect("get");
             let outcome = counted
                 .service
                 .poll(&world.request(trigger.clone()))
@@ -274,9 +279,18 @@ async fn an_idle_poll_writes_the_poll_state_once(backend: Backend) {
             assert!(matches!(outcome, PollOutcome::Completed(_)), "{outcome:?}");
             let calls = counted.calls.take();
             assert_eq!(writes(&calls), 1, "{trigger:?}: {calls:?}");
-            assert_eq!(calls.get("poll_state.write_unleased"), Some(&1), "{calls:?}");
+            assert_eq!(
+                calls.get("poll_state.write_unleased"),
+                Some(&1),
+                "{calls:?}"
+            );
             assert_eq!(calls.get("poll_state.get"), Some(&1), "{calls:?}");
-            let after = world.stores.poll_state.get(&world.tenant).await.expect("get");
+            let after = world
+                .stores
+                .poll_state
+                .get(&world.tenant)
+                .await
+                .expect("get");
             assert_eq!(after.version, before.version + 1, "one write");
             assert!(after.lease.is_none());
             assert!(
@@ -300,8 +314,16 @@ async fn an_import_writes_its_ledger_once(backend: Backend) {
     assert!(matches!(outcome, PollOutcome::Completed(_)), "{outcome:?}");
     let calls = counted.calls.take();
     assert_eq!(world.drain_events().await.len(), 3);
-    assert_eq!(calls.get("ledger.put"), Some(&3), "one per import: {calls:?}");
-    assert_eq!(calls.get("poll_state.acquire_lease_at"), Some(&1), "{calls:?}");
+    assert_eq!(
+        calls.get("ledger.put"),
+        Some(&3),
+        "one per import: {calls:?}"
+    );
+    assert_eq!(
+        calls.get("poll_state.acquire_lease_at"),
+        Some(&1),
+        "{calls:?}"
+    );
     assert_eq!(
         calls.get("poll_state.write_leased"),
         Some(&1),
@@ -310,7 +332,12 @@ async fn an_import_writes_its_ledger_once(backend: Backend) {
     assert_eq!(calls.get("activity.append"), Some(&1), "{calls:?}");
     assert_eq!(counted.activity_entries.load(Ordering::SeqCst), 3);
     assert_eq!(writes(&calls), 3 + 2 + 1, "{calls:?}");
-    let state = world.stores.poll_state.get(&world.tenant).await.expect("get");
+    let state = world
+        .stores
+        .poll_state
+        .get(&world.tenant)
+        .await
+        .expect("get");
     assert!(state.lease.is_none() && state.last_success_at.is_some());
 }
 
@@ -342,7 +369,12 @@ async fn a_resync_ahead_of_the_cursor_leaves_it(backend: Backend) {
         .await
         .expect("resync");
     assert!(matches!(outcome, PollOutcome::Completed(_)), "{outcome:?}");
-    let state = world.stores.poll_state.get(&world.tenant).await.expect("get");
+    let state = world
+        .stores
+        .poll_state
+        .get(&world.tenant)
+        .await
+        .expect("get");
     assert_eq!(state.cursor, cursor, "not moved past the unread stretch");
     let events = world.drain_events().await;
     assert_eq!(events.len(), 1, "{events:?}");
@@ -351,6 +383,11 @@ async fn a_resync_ahead_of_the_cursor_leaves_it(backend: Backend) {
     // have to confirm): the next poll reads it again and sends nothing.
     world.poll(&service).await.expect("poll");
     assert!(world.drain_events().await.is_empty());
-    let state = world.stores.poll_state.get(&world.tenant).await.expect("get");
+    let state = world
+        .stores
+        .poll_state
+        .get(&world.tenant)
+        .await
+        .expect("get");
     assert!(state.cursor.updated_after > cursor.updated_after);
 }

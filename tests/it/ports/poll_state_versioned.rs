@@ -185,7 +185,10 @@ async fn a_lease_at_a_version_is_refused_after_any_change(store: Arc<dyn PollSta
     else {
         panic!("at the current version");
     };
-    assert_eq!((lease.owner.as_str(), lease.until), ("a", t0 + TimeDelta::seconds(60)));
+    assert_eq!(
+        (lease.owner.as_str(), lease.until),
+        ("a", t0 + TimeDelta::seconds(60))
+    );
     let state = store.get(&tenant).await.expect("get");
     assert_eq!(state.version, current.version + 1);
     assert_eq!(state.lease.as_ref(), Some(&lease));
@@ -252,7 +255,11 @@ async fn the_lease_holder_checkpoints_and_ends_in_one_write(store: Arc<dyn PollS
             current: state.cursor.clone()
         }
     );
-    assert_eq!(store.get(&tenant).await.expect("get"), state, "nothing written");
+    assert_eq!(
+        store.get(&tenant).await.expect("get"),
+        state,
+        "nothing written"
+    );
 
     let t2 = t1 + TimeDelta::seconds(1);
     let end = LeasedWrite {
@@ -297,7 +304,10 @@ async fn the_lease_holder_checkpoints_and_ends_in_one_write(store: Arc<dyn PollS
         panic!("an expired lease not taken over is still held");
     };
     assert_eq!(state.lease, None);
-    assert_eq!(state.last_failure.map(|f| f.message), Some("slow".to_owned()));
+    assert_eq!(
+        state.last_failure.map(|f| f.message),
+        Some("slow".to_owned())
+    );
     assert_eq!(
         store.write_leased(&lease, &late).await.expect("write"),
         LeasedOutcome::NotHeld

@@ -84,7 +84,9 @@ pub enum VersionedLeaseOutcome {
     },
     /// No live lease, but the record is no longer at the version read: someone polled
     /// meanwhile. `current` is the record now (read in the same call).
-    Stale { current: PollState },
+    Stale {
+        current: PollState,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -510,7 +510,8 @@ impl PollService {
             {
                 // A checkpoint of its own only between pages of a poll holding the lease;
                 // the last page's (and an unleased read's) goes into the poll's final write.
-                if more && let (Some(lease), Some(to)) = (&run.lease, forward(last, run.committed)) {
+                if more && let (Some(lease), Some(to)) = (&run.lease, forward(last, run.committed))
+                {
                     self.hook(&tenant.id, PollStep::BeforeCheckpoint)?;
                     run.committed = self.checkpoint(lease, to).await?;
                 }
@@ -633,10 +634,7 @@ enum Progress {
         continuation: PollRequest,
     },
     /// Another poll took the lease after this one read the poll state.
-    LeaseHeld {
-        owner: String,
-        until: DateTime<Utc>,
-    },
+    LeaseHeld { owner: String, until: DateTime<Utc> },
     /// The poll state changed after this poll read it: start over.
     StateChanged,
 }

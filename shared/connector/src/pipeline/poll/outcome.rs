@@ -31,7 +31,9 @@ pub enum PollError {
     },
     #[error("the poll lease was lost (expired or taken over)")]
     LeaseLost,
-    #[error("the poll state changed under the poll {attempts} times (other polls of the tenant kept running)")]
+    #[error(
+        "the poll state changed under the poll {attempts} times (other polls of the tenant kept running)"
+    )]
     StateContended { attempts: u32 },
     #[error("the order window kept shifting while it was read ({restarts} restarts)")]
     WindowUnstable { restarts: u32 },

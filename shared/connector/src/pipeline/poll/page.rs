@@ -85,10 +85,7 @@ impl OrderPlan {
 
 /// The stored state as a decision's starting point, and whether it is a possibly unsent
 /// write-ahead: marked with a snapshot time the committed cursor has not passed.
-fn starting_point(
-    stored: LedgerState,
-    committed: Option<DateTime<Utc>>,
-) -> (LedgerState, bool) {
+fn starting_point(stored: LedgerState, committed: Option<DateTime<Utc>>) -> (LedgerState, bool) {
     match stored.written_ahead_at {
         Some(at) if committed.is_none_or(|cursor| at > cursor) => (
             // A write-ahead is only ever made from a state that emitted nothing (checked in
