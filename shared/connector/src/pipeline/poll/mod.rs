@@ -1,19 +1,25 @@
 //! The order poller: one [`PollRequest`] → the tenant's changed ePages orders → order events
 //! on the outbound FIFO queue, exactly once in effect. See `docs/POLLING.md`.
 //!
-//! Per request: load the tenant (unknown, paused or orders flow off → nothing to do), take
-//! the tenant's poll LEASE, read the window (see [`window`]) page by page sorted by
-//! `updatedAt`, and for each page
+//! Per request: load the tenant (unknown, paused or orders flow off → nothing to do), read
+//! the tenant's poll state (with its version; a live lease → `LeaseHeld`), read the window
+//! (see [`window`]) page by page sorted by `updatedAt`, and for each page
 //!
 //! 1. read the ledger of every order on the page in one batch;
-//! 2. run [`order_sync::diff()`] per order, reading an order's shipping processes only when a
-//!    new shipment needs its tracking data (the list has none);
-//! 3. write the pre-send ledger states of orders about to be imported;
-//! 4. send every event of the page (group `{tenant}:{orderId}`, deduplication id = event
+//! 2. run [`order_sync::diff()`](domain::order_sync::diff()) per order, reading an order's
+//!    shipping processes only when a new shipment needs its tracking data (the list has
+//!    none);
+//! 3. if anything is to be written or sent and the poll holds no lease yet, take it —
+//!    conditional on the version read, so no other poll ran since;
+//! 4. write the ledger states of orders being imported, ahead of sending (see `page.rs`);
+//! 5. send every event of the page (group `{tenant}:{orderId}`, deduplication id = event
 //!    id), in order;
-//! 5. write the next ledger states (conditional on the version read);
-//! 6. checkpoint the cursor (forward-only) to the page's last `updatedAt`.
+//! 6. write the other ledger states (conditional on the version read);
+//! 7. between pages, checkpoint the cursor (forward-only) to the page's last `updatedAt`.
 //!
+//! The poll ends with ONE write of the poll state: an idle poll (nothing to write or send)
+//! records its success and moves the cursor conditionally on the version read and on no
+//! live lease; a poll that took the lease moves the cursor, records and releases in one.
 //! A crash between any two steps re-runs from the old ledger and yields the same event ids
 //! (the ids are derived from the order's state, see `docs/ORDER-EVENTS.md`), and the cursor
 //! never passes an order that was not fully processed. Bad data in one order is logged to
@@ -239,7 +245,13 @@ impl PollService {
             }
             // Not produced once the lease is held; released all the same.
             Ok(Progress::LeaseHeld { .. } | Progress::StateChanged) => (None, None),
-            Err(error) => (None, Some(self.failure(tenant, error, now))),
+            Err(error) => (
+                None,
+                Some(PollRecord::Failure {
+                    at: now,
+                    message: failure_message(tenant, error),
+                }),
+            ),
         };
         // Released before the continuation is enqueued, so that it is not turned away by our
         // own lease.
@@ -285,12 +297,10 @@ impl PollService {
             Ok(Progress::StateChanged) => return Ok(None),
             Ok(progress) => progress,
             Err(error) => {
-                let PollRecord::Failure { at, message } = self.failure(tenant, &error, now) else {
-                    unreachable!("failure() records a failure");
-                };
+                let message = failure_message(tenant, &error);
                 self.stores
                     .poll_state
-                    .record_failure(&tenant.id, at, &message)
+                    .record_failure(&tenant.id, now, &message)
                     .await?;
                 return Err(error);
             }
@@ -325,12 +335,6 @@ impl PollService {
                 })))
             }
         }
-    }
-
-    fn failure(&self, tenant: &TenantConfig, error: &PollError, now: DateTime<Utc>) -> PollRecord {
-        let message = error_chain(error);
-        tracing::warn!(tenant = %tenant.id, error = %message, "poll failed");
-        PollRecord::Failure { at: now, message }
     }
 
     /// After the poll's write: the outcome, enqueueing the continuation of a budget stop.
@@ -637,6 +641,13 @@ enum Progress {
     LeaseHeld { owner: String, until: DateTime<Utc> },
     /// The poll state changed after this poll read it: start over.
     StateChanged,
+}
+
+/// The failure to record, logged once.
+fn failure_message(tenant: &TenantConfig, error: &PollError) -> String {
+    let message = error_chain(error);
+    tracing::warn!(tenant = %tenant.id, error = %message, "poll failed");
+    message
 }
 
 fn delta(duration: Duration) -> TimeDelta {
