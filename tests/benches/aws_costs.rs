@@ -8,7 +8,9 @@
 //! `BENCH_TENANTS` (default 10,000) sizes the fan-out; `BENCH_SECTIONS` picks sections
 //! (`calls,fanout,cold,cost`; default all); `BENCH_BIN_DIR` holds the release binaries
 //! for the cold start (default `target/release`; `tests/benches/scripts/cold-start.sh`
-//! builds them); `BENCH_COLD_RUNS` (default 7) runs per function.
+//! builds them); `BENCH_COLD_RUNS` (default 7) runs per function; `BENCH_LOG_BYTES`
+//! (`poll-orders:795,apply-commands:797`) gives the cost model log bytes per invocation
+//! when the cold start is not run.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -136,9 +138,13 @@ fn journal(sandbox: &SandboxHandle) -> usize {
 #[derive(Clone, Debug, Default)]
 struct Measured {
     idle_poll: Counts,
-    /// Per order event (a poll with 10 new orders minus an idle poll, over 10).
+    /// Per order event, marginal: a poll with 20 new orders minus one with 10, over 10
+    /// (calls: the total over `events_per_poll` events; units: per event).
     per_event: Counts,
     events_per_poll: usize,
+    /// What a poll that emits costs beyond an idle poll and its events: the lease it takes
+    /// (10-order poll − idle poll − the 10 events' marginal cost).
+    emit_overhead: Counts,
     ship: Counts,
     stock: Counts,
     fanout_tenants: usize,
@@ -258,6 +264,15 @@ async fn calls(proxy: &Proxy, m: &mut Measured) {
     add_orders(10, clock.now());
     advance(60);
     let (ten, ten_events, _) = poll_once().await;
+    // An idle poll first, so the 10 orders leave the overlap: the 20-order poll then reads
+    // only its own orders, like the 10-order poll.
+    advance(300);
+    let _ = poll_once().await;
+    advance(300);
+    add_orders(20, clock.now());
+    advance(60);
+    let (twenty, twenty_events, _) = poll_once().await;
+    assert_eq!((ten_events, twenty_events), (10, 20));
     print_counts(
         &format!("first poll ({first_events} events, token)"),
         &first,
@@ -268,9 +283,28 @@ async fn calls(proxy: &Proxy, m: &mut Measured) {
         &idle2,
     );
     print_counts(&format!("poll with 10 new orders ({ten_events} ev)"), &ten);
-    // Per event: the difference to an idle poll, over the events.
+    print_counts(
+        &format!("poll with 20 new orders ({twenty_events} ev)"),
+        &twenty,
+    );
+    // Per event as measured before issue 16 (the emitting poll's lease included), for
+    // comparison with the earlier figures.
+    // Against the idle poll with nothing in its overlap: the 10-order poll re-reads nothing
+    // either.
+    let all_in = ten.minus(&idle2).ddb();
+    println!(
+        "per order event incl. the emitting poll's overhead (10-order poll − idle poll again, / {ten_events}): DynamoDB {:.2} calls {:.2} RRU {:.2} WRU",
+        all_in.calls as f64 / ten_events.max(1) as f64,
+        all_in.rru / ten_events.max(1) as f64,
+        all_in.wru / ten_events.max(1) as f64,
+    );
+    // Per event, marginal: what 10 more events in a poll cost.
+    let marginal = twenty.minus(&ten);
+    let overhead = ten.minus(&idle2).minus(&marginal);
+    print_counts("emitting poll overhead (lease)", &overhead);
+    let ten_events = twenty_events - ten_events;
     let mut per_event = BTreeMap::new();
-    for (op, c) in ten.minus(&idle).0 {
+    for (op, c) in marginal.0 {
         per_event.insert(
             op,
             OpCount {
@@ -283,7 +317,7 @@ async fn calls(proxy: &Proxy, m: &mut Measured) {
     let per_event = Counts(per_event);
     let pe = per_event.ddb();
     println!(
-        "per order event (10-order poll − idle, / {ten_events}): DynamoDB {:.2} calls {:.2} RRU {:.2} WRU | SQS {:.2} calls",
+        "per order event, marginal (20-order poll − 10-order poll, / {ten_events}): DynamoDB {:.2} calls {:.2} RRU {:.2} WRU | SQS {:.2} calls",
         pe.calls as f64 / ten_events.max(1) as f64,
         pe.rru,
         pe.wru,
@@ -293,6 +327,7 @@ async fn calls(proxy: &Proxy, m: &mut Measured) {
     m.idle_poll_ms = idle_time.as_secs_f64() * 1000.0;
     m.per_event = per_event;
     m.events_per_poll = ten_events;
+    m.emit_overhead = overhead;
 
     // --- commands: SystemClock (claims run to the invocation's deadline).
     let (shop, report) = {
@@ -804,13 +839,14 @@ fn cost(m: &Measured) {
     };
     let idle_ms = ms(&m.idle_poll, 1.0);
     let per_event_ms = ms(&m.per_event, 0.0) / m.events_per_poll.max(1) as f64;
+    let emit_ms = ms(&m.emit_overhead, 0.0);
     let ship_ms = ms(&m.ship, 4.0);
     let stock_ms = ms(&m.stock, 2.0);
     let fan_calls = |prefix: &str| m.fanout.service(prefix);
     let per_tenant_fan = |x: f64| x / m.fanout_tenants.max(1) as f64;
     let log_bytes = |name: &str| m.log_bytes.get(name).copied().unwrap_or(2_000) as f64;
     println!(
-        "assumed latencies: DynamoDB 6 ms, SQS 10 ms, Beyond 150 ms per call, sequential → idle poll {idle_ms:.0} ms, +{per_event_ms:.0} ms per event, ship {ship_ms:.0} ms, stock {stock_ms:.0} ms"
+        "assumed latencies: DynamoDB 6 ms, SQS 10 ms, Beyond 150 ms per call, sequential → idle poll {idle_ms:.0} ms, +{emit_ms:.0} ms per poll that emits, +{per_event_ms:.0} ms per event, ship {ship_ms:.0} ms, stock {stock_ms:.0} ms"
     );
     println!(
         "{:<26} {:>12} {:>12}",
@@ -829,21 +865,27 @@ fn cost(m: &Measured) {
             let events = orders * w.events_per_order;
             let ships = orders * w.commands_per_order;
             let stocks = orders * w.stock_per_order;
+            // Polls that emit pay the lease on top of the idle poll: at most one per event
+            // (every event in a poll of its own, an upper bound), at most every poll.
+            let emitting = events.min(MONTH_POLLS);
             // Events arrive within the polls (one poll per 5 min carries them); one
             // invocation per poll (batches of up to 4 polls are possible with many tenants,
             // not assumed) and per command batch (1 command per invocation, worst case).
-            let poll_s = (MONTH_POLLS * idle_ms + events * per_event_ms) / 1000.0;
+            let poll_s =
+                (MONTH_POLLS * idle_ms + emitting * emit_ms + events * per_event_ms) / 1000.0;
             let cmd_s = (ships * ship_ms + stocks * stock_ms) / 1000.0;
             let lambda = (poll_s * 0.5 + cmd_s * 0.25) * price::LAMBDA_ARM_GB_S
                 + (MONTH_POLLS + ships + stocks) * price::LAMBDA_REQUEST
                 // The scheduler's run, shared by all tenants.
                 + per_tenant_fan(MONTH_POLLS) * price::LAMBDA_REQUEST;
             let ddb_rru = MONTH_POLLS * m.idle_poll.ddb().rru
+                + emitting * m.emit_overhead.ddb().rru
                 + events * m.per_event.ddb().rru
                 + ships * m.ship.ddb().rru
                 + stocks * m.stock.ddb().rru
                 + MONTH_POLLS * per_tenant_fan(fan_calls("DynamoDB").rru);
             let ddb_wru = MONTH_POLLS * m.idle_poll.ddb().wru
+                + emitting * m.emit_overhead.ddb().wru
                 + events * m.per_event.ddb().wru
                 + ships * m.ship.ddb().wru
                 + stocks * m.stock.ddb().wru;
@@ -856,7 +898,8 @@ fn cost(m: &Measured) {
                 * (m.idle_poll.sqs() as f64
                     + 2.0
                     + per_tenant_fan(fan_calls("AmazonSQS").calls as f64));
-            let fifo = events * (m.per_event.sqs() as f64 / m.events_per_poll.max(1) as f64 + 2.0)
+            let fifo = emitting * m.emit_overhead.sqs() as f64
+                + events * (m.per_event.sqs() as f64 / m.events_per_poll.max(1) as f64 + 2.0)
                 + (ships + stocks) * (m.ship.sqs() as f64 + 1.0 + 2.0);
             let sqs = poll_sqs * price::SQS_STANDARD + fifo * price::SQS_FIFO;
             // One secret per tenant; reads are cached 300 s per container and needed only
@@ -911,6 +954,21 @@ async fn main() {
     }
     if sections.contains("cold") {
         cold_start(&proxy, &mut measured).await;
+    }
+    // Without the cold-start section, `BENCH_LOG_BYTES=poll-orders:795,apply-commands:797`
+    // supplies log bytes per invocation measured in an earlier cold-start run (the cost
+    // model's logs row needs them; 2,000 B each is assumed otherwise).
+    if let Ok(spec) = std::env::var("BENCH_LOG_BYTES") {
+        for pair in spec.split(',') {
+            if let Some((name, bytes)) = pair.split_once(':')
+                && let Ok(bytes) = bytes.trim().parse()
+            {
+                measured
+                    .log_bytes
+                    .entry(name.trim().to_owned())
+                    .or_insert(bytes);
+            }
+        }
     }
     if sections.contains("cost") {
         cost(&measured);

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
 use super::attr::{Item, get_s, millis, n, names, opt_millis, opt_n, opt_s, s, values};
@@ -11,11 +13,60 @@ use super::keys::{SK_POLL, tenant_pk};
 use super::table::{Conditional, Table};
 use connector::ports::clock::{add_std, truncate_to_millis};
 use connector::ports::poll_state::{
-    CursorOutcome, LeaseOutcome, ReleaseOutcome, RenewOutcome, check_lease_request, clip_message,
+    CursorOutcome, LeaseOutcome, LeasedOutcome, LeasedWrite, PollRecord, ReleaseOutcome,
+    RenewOutcome, UnleasedOutcome, UnleasedWrite, VersionedLeaseOutcome, check_lease_request,
+    clip_message,
 };
 use connector::ports::{PollStateStore, StoreError};
 use domain::poll_state::{Lease, PollCursor, PollFailure, PollState};
 use domain::tenant::TenantId;
+
+/// Every write bumps the record's version (`:zero`, `:one` are in every write's values).
+const BUMP: &str = "#version = if_not_exists(#version, :zero) + :one";
+/// The cursor moves forward only (`:at` is the new watermark).
+const FORWARD: &str = "(attribute_not_exists(#cursor_at) OR #cursor_at <= :at)";
+/// No unexpired lease at `:now`.
+const NO_LIVE_LEASE: &str = "(attribute_not_exists(#lease_until) OR #lease_until <= :now)";
+
+/// `version = :expected`, where version 0 is a record never written (or written before
+/// versions existed): the attribute is then absent.
+fn version_is(expected: u64, values: &mut HashMap<String, AttributeValue>) -> &'static str {
+    if expected == 0 {
+        "attribute_not_exists(#version)"
+    } else {
+        values.insert(":expected".into(), n(expected));
+        "#version = :expected"
+    }
+}
+
+/// The `SET` clauses and values of a poll's bookkeeping.
+fn record_clauses(
+    record: &PollRecord,
+    set: &mut Vec<&'static str>,
+    values: &mut HashMap<String, AttributeValue>,
+) {
+    match record {
+        PollRecord::Success { at } => {
+            set.push("#last_success_at = :done");
+            values.insert(":done".into(), millis(truncate_to_millis(*at)));
+        }
+        PollRecord::Failure { at, message } => {
+            set.push("#last_failure_at = :failed, #last_failure_message = :message");
+            values.insert(":failed".into(), millis(truncate_to_millis(*at)));
+            values.insert(":message".into(), s(clip_message(message)));
+        }
+    }
+}
+
+/// The `SET` clauses and values of a forward cursor move to `at`.
+fn cursor_clauses(
+    at: DateTime<Utc>,
+    set: &mut Vec<&'static str>,
+    values: &mut HashMap<String, AttributeValue>,
+) {
+    set.push("#cursor_at = :at, #cursor_version = if_not_exists(#cursor_version, :zero) + :one");
+    values.insert(":at".into(), millis(truncate_to_millis(at)));
+}
 
 pub struct DynamoPollStateStore {
     table: Table,
@@ -33,10 +84,7 @@ impl DynamoPollStateStore {
         tenant: &TenantId,
         update: &str,
         condition: Option<&str>,
-        expression_values: std::collections::HashMap<
-            String,
-            aws_sdk_dynamodb::types::AttributeValue,
-        >,
+        expression_values: HashMap<String, AttributeValue>,
     ) -> Result<Conditional<Option<Item>>, StoreError> {
         let key = Table::key(tenant_pk(tenant), SK_POLL);
         let mut request = self
@@ -96,6 +144,7 @@ fn decode(tenant: &TenantId, item: &Item) -> Result<PollState, StoreError> {
         None => None,
     };
     Ok(PollState {
+        version: opt_n(item, "version")?.unwrap_or(0),
         cursor: cursor(item)?,
         lease: lease(tenant, item)?,
         last_success_at: opt_millis(item, "last_success_at")?,
@@ -126,9 +175,11 @@ impl PollStateStore for DynamoPollStateStore {
         check_lease_request(owner, ttl)?;
         let now = truncate_to_millis(now);
         let until = add_std(now, ttl, "lease ttl")?;
-        let update = "SET #lease_owner = :owner, #lease_until = :until, \
-                      #lease_epoch = if_not_exists(#lease_epoch, :zero) + :one";
-        let condition = "attribute_not_exists(#lease_until) OR #lease_until <= :now";
+        let update = format!(
+            "SET #lease_owner = :owner, #lease_until = :until, \
+             #lease_epoch = if_not_exists(#lease_epoch, :zero) + :one, {BUMP}"
+        );
+        let condition = NO_LIVE_LEASE;
         // A refusal is read back atomically (ALL_OLD); only an emulator falling back to a
         // separate read can see the lease vanish in between, and then trying again is right.
         const ATTEMPTS: u32 = 3;
@@ -136,7 +187,7 @@ impl PollStateStore for DynamoPollStateStore {
             let outcome = self
                 .update(
                     tenant,
-                    update,
+                    &update,
                     Some(condition),
                     values([
                         (":owner", s(owner)),
@@ -186,18 +237,20 @@ impl PollStateStore for DynamoPollStateStore {
         check_lease_request(&held.owner, ttl)?;
         let now = truncate_to_millis(now);
         let until = add_std(now, ttl, "lease ttl")?;
-        let update = "SET #lease_until = :until";
+        let update = format!("SET #lease_until = :until, {BUMP}");
         let condition = "#lease_owner = :owner AND #lease_epoch = :epoch AND #lease_until > :now";
         let outcome = self
             .update(
                 &held.tenant,
-                update,
+                &update,
                 Some(condition),
                 values([
                     (":until", millis(until)),
                     (":owner", s(&held.owner)),
                     (":epoch", n(held.epoch)),
                     (":now", millis(now)),
+                    (":zero", n(0)),
+                    (":one", n(1)),
                 ]),
             )
             .await?;
@@ -211,14 +264,19 @@ impl PollStateStore for DynamoPollStateStore {
     }
 
     async fn release_lease(&self, held: &Lease) -> Result<ReleaseOutcome, StoreError> {
-        let update = "REMOVE #lease_owner, #lease_until";
+        let update = format!("SET {BUMP} REMOVE #lease_owner, #lease_until");
         let condition = "#lease_owner = :owner AND #lease_epoch = :epoch";
         let outcome = self
             .update(
                 &held.tenant,
-                update,
+                &update,
                 Some(condition),
-                values([(":owner", s(&held.owner)), (":epoch", n(held.epoch))]),
+                values([
+                    (":owner", s(&held.owner)),
+                    (":epoch", n(held.epoch)),
+                    (":zero", n(0)),
+                    (":one", n(1)),
+                ]),
             )
             .await?;
         Ok(match outcome {
@@ -234,7 +292,7 @@ impl PollStateStore for DynamoPollStateStore {
         updated_after: DateTime<Utc>,
     ) -> Result<CursorOutcome, StoreError> {
         let updated_after = truncate_to_millis(updated_after);
-        let update = "SET #cursor_at = :at, #cursor_version = :next";
+        let update = format!("SET #cursor_at = :at, #cursor_version = :next, {BUMP}");
         // Version 0 means "never advanced": the attribute is then absent.
         let condition = if expected_version == 0 {
             "attribute_not_exists(#cursor_version) \
@@ -246,12 +304,14 @@ impl PollStateStore for DynamoPollStateStore {
         let mut expression_values = values([
             (":at", millis(updated_after)),
             (":next", n(expected_version + 1)),
+            (":zero", n(0)),
+            (":one", n(1)),
         ]);
         if expected_version != 0 {
             expression_values.insert(":expected".into(), n(expected_version));
         }
         let outcome = self
-            .update(tenant, update, Some(condition), expression_values)
+            .update(tenant, &update, Some(condition), expression_values)
             .await?;
         Ok(match outcome {
             Conditional::Done(item) => CursorOutcome::Advanced(cursor(&item.unwrap_or_default())?),
@@ -266,12 +326,145 @@ impl PollStateStore for DynamoPollStateStore {
         })
     }
 
+    async fn acquire_lease_at(
+        &self,
+        tenant: &TenantId,
+        expected_version: u64,
+        owner: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<VersionedLeaseOutcome, StoreError> {
+        check_lease_request(owner, ttl)?;
+        let now = truncate_to_millis(now);
+        let until = add_std(now, ttl, "lease ttl")?;
+        let update = format!(
+            "SET #lease_owner = :owner, #lease_until = :until, \
+             #lease_epoch = if_not_exists(#lease_epoch, :zero) + :one, {BUMP}"
+        );
+        let mut expression_values = values([
+            (":owner", s(owner)),
+            (":until", millis(until)),
+            (":zero", n(0)),
+            (":one", n(1)),
+            (":now", millis(now)),
+        ]);
+        let condition = format!(
+            "{} AND {NO_LIVE_LEASE}",
+            version_is(expected_version, &mut expression_values)
+        );
+        match self
+            .update(tenant, &update, Some(&condition), expression_values)
+            .await?
+        {
+            Conditional::Done(item) => lease(tenant, &item.unwrap_or_default())?
+                .map(VersionedLeaseOutcome::Acquired)
+                .ok_or_else(|| StoreError::corrupt("poll lease", "missing after acquisition")),
+            Conditional::Refused(item) => {
+                let current = decode(tenant, &item.unwrap_or_default())?;
+                Ok(match &current.lease {
+                    Some(held) if held.until > now => VersionedLeaseOutcome::Held {
+                        owner: held.owner.clone(),
+                        until: held.until,
+                    },
+                    _ => VersionedLeaseOutcome::Stale { current },
+                })
+            }
+        }
+    }
+
+    async fn write_unleased(
+        &self,
+        tenant: &TenantId,
+        expected_version: u64,
+        write: &UnleasedWrite,
+        now: DateTime<Utc>,
+    ) -> Result<UnleasedOutcome, StoreError> {
+        let mut set = vec![BUMP];
+        let mut expression_values = values([
+            (":zero", n(0)),
+            (":one", n(1)),
+            (":now", millis(truncate_to_millis(now))),
+        ]);
+        record_clauses(&write.record, &mut set, &mut expression_values);
+        let mut condition = format!(
+            "{} AND {NO_LIVE_LEASE}",
+            version_is(expected_version, &mut expression_values)
+        );
+        if let Some(at) = write.cursor {
+            cursor_clauses(at, &mut set, &mut expression_values);
+            condition = format!("{condition} AND {FORWARD}");
+        }
+        let update = format!("SET {}", set.join(", "));
+        Ok(
+            match self
+                .update(tenant, &update, Some(&condition), expression_values)
+                .await?
+            {
+                Conditional::Done(item) => {
+                    UnleasedOutcome::Written(decode(tenant, &item.unwrap_or_default())?)
+                }
+                Conditional::Refused(item) => UnleasedOutcome::Stale {
+                    current: decode(tenant, &item.unwrap_or_default())?,
+                },
+            },
+        )
+    }
+
+    async fn write_leased(
+        &self,
+        held: &Lease,
+        write: &LeasedWrite,
+    ) -> Result<LeasedOutcome, StoreError> {
+        let mut set = vec![BUMP];
+        let mut expression_values = values([
+            (":zero", n(0)),
+            (":one", n(1)),
+            (":owner", s(&held.owner)),
+            (":epoch", n(held.epoch)),
+        ]);
+        if let Some(record) = &write.record {
+            record_clauses(record, &mut set, &mut expression_values);
+        }
+        let mut condition = "#lease_owner = :owner AND #lease_epoch = :epoch".to_owned();
+        if let Some(at) = write.cursor {
+            cursor_clauses(at, &mut set, &mut expression_values);
+            condition = format!("{condition} AND {FORWARD}");
+        }
+        let mut update = format!("SET {}", set.join(", "));
+        if write.release {
+            update.push_str(" REMOVE #lease_owner, #lease_until");
+        }
+        Ok(
+            match self
+                .update(&held.tenant, &update, Some(&condition), expression_values)
+                .await?
+            {
+                Conditional::Done(item) => {
+                    LeasedOutcome::Written(decode(&held.tenant, &item.unwrap_or_default())?)
+                }
+                Conditional::Refused(item) => {
+                    let item = item.unwrap_or_default();
+                    match lease(&held.tenant, &item)? {
+                        Some(current)
+                            if current.owner == held.owner && current.epoch == held.epoch =>
+                        {
+                            LeasedOutcome::NotForward {
+                                current: cursor(&item)?,
+                            }
+                        }
+                        _ => LeasedOutcome::NotHeld,
+                    }
+                }
+            },
+        )
+    }
+
     async fn record_success(&self, tenant: &TenantId, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.update(
             tenant,
-            "SET #last_success_at = :at",
+            &format!("SET #last_success_at = :at, {BUMP}"),
             None,
-            values([(":at", millis(at))]),
+            values([(":at", millis(at)), (":zero", n(0)), (":one", n(1))]),
         )
         .await?;
         Ok(())
@@ -285,9 +478,14 @@ impl PollStateStore for DynamoPollStateStore {
     ) -> Result<(), StoreError> {
         self.update(
             tenant,
-            "SET #last_failure_at = :at, #last_failure_message = :message",
+            &format!("SET #last_failure_at = :at, #last_failure_message = :message, {BUMP}"),
             None,
-            values([(":at", millis(at)), (":message", s(clip_message(message)))]),
+            values([
+                (":at", millis(at)),
+                (":message", s(clip_message(message))),
+                (":zero", n(0)),
+                (":one", n(1)),
+            ]),
         )
         .await?;
         Ok(())

@@ -34,6 +34,11 @@ pub struct PollFailure {
 /// Everything stored about a tenant's polling.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PollState {
+    /// The record's version: 0 when nothing was stored (or the record predates versions),
+    /// +1 with every accepted write of any part of it (lease, cursor, bookkeeping). A poll
+    /// that read version `v` and writes conditionally on `v` knows nobody polled meanwhile.
+    #[serde(default)]
+    pub version: u64,
     pub cursor: PollCursor,
     /// The current lease, expired or not (compare `until` with the clock).
     pub lease: Option<Lease>,

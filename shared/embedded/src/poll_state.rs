@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::persist::{JsonFile, Mutation};
 use connector::ports::clock::{add_std, truncate_to_millis};
 use connector::ports::poll_state::{
-    CursorOutcome, LeaseOutcome, ReleaseOutcome, RenewOutcome, check_lease_request, clip_message,
+    CursorOutcome, LeaseOutcome, LeasedOutcome, LeasedWrite, PollRecord as Bookkeeping,
+    ReleaseOutcome, RenewOutcome, UnleasedOutcome, UnleasedWrite, VersionedLeaseOutcome,
+    check_lease_request, clip_message,
 };
 use connector::ports::{PollStateStore, StoreError};
 use domain::poll_state::{Lease, PollCursor, PollFailure, PollState};
@@ -47,6 +49,49 @@ fn held_lease(record: &PollRecord, lease: &Lease) -> bool {
         .lease
         .as_ref()
         .is_some_and(|held| held.owner == lease.owner && held.epoch == lease.epoch)
+}
+
+impl PollRecord {
+    /// Every accepted write goes through here: the version counts writes, as in DynamoDB.
+    fn bump(&mut self) {
+        self.state.version += 1;
+    }
+
+    fn lease_live(&self, now: DateTime<Utc>) -> bool {
+        self.state
+            .lease
+            .as_ref()
+            .is_some_and(|held| held.until > now)
+    }
+
+    fn cursor_forward(&self, to: Option<DateTime<Utc>>) -> bool {
+        match (to, self.state.cursor.updated_after) {
+            (Some(to), Some(current)) => current <= to,
+            _ => true,
+        }
+    }
+
+    fn apply(&mut self, cursor: Option<DateTime<Utc>>, record: Option<&Bookkeeping>) {
+        if let Some(at) = cursor {
+            self.state.cursor = PollCursor {
+                updated_after: Some(truncate_to_millis(at)),
+                version: self.state.cursor.version + 1,
+            };
+        }
+        match record {
+            Some(Bookkeeping::Success { at }) => {
+                self.state.last_success_at = Some(truncate_to_millis(*at));
+            }
+            Some(Bookkeeping::Failure { at, message }) => {
+                self.state.last_failure = Some(PollFailure {
+                    at: truncate_to_millis(*at),
+                    message: clip_message(message),
+                });
+            }
+            None => {}
+        }
+        self.bump();
+    }
 }
 
 #[async_trait]
@@ -92,6 +137,7 @@ impl PollStateStore for EmbeddedPollStateStore {
                     epoch: record.last_epoch,
                 };
                 record.state.lease = Some(lease.clone());
+                record.bump();
                 Ok(Mutation::Changed(LeaseOutcome::Acquired(lease)))
             })
             .await
@@ -120,6 +166,7 @@ impl PollStateStore for EmbeddedPollStateStore {
                     ..lease.clone()
                 };
                 record.state.lease = Some(renewed.clone());
+                record.bump();
                 Ok(Mutation::Changed(RenewOutcome::Renewed(renewed)))
             })
             .await
@@ -135,6 +182,7 @@ impl PollStateStore for EmbeddedPollStateStore {
                     return Ok(Mutation::Unchanged(ReleaseOutcome::NotHeld));
                 }
                 record.state.lease = None;
+                record.bump();
                 Ok(Mutation::Changed(ReleaseOutcome::Released))
             })
             .await
@@ -162,7 +210,105 @@ impl PollStateStore for EmbeddedPollStateStore {
                     version: expected_version + 1,
                 };
                 record.state.cursor = advanced.clone();
+                record.bump();
                 Ok(Mutation::Changed(CursorOutcome::Advanced(advanced)))
+            })
+            .await
+    }
+
+    async fn acquire_lease_at(
+        &self,
+        tenant: &TenantId,
+        expected_version: u64,
+        owner: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<VersionedLeaseOutcome, StoreError> {
+        check_lease_request(owner, ttl)?;
+        let now = truncate_to_millis(now);
+        let until = add_std(now, ttl, "lease ttl")?;
+        self.file
+            .update(|file| {
+                let record = file.tenants.entry(tenant.clone()).or_default();
+                if let Some(held) = &record.state.lease
+                    && held.until > now
+                {
+                    return Ok(Mutation::Unchanged(VersionedLeaseOutcome::Held {
+                        owner: held.owner.clone(),
+                        until: held.until,
+                    }));
+                }
+                if record.state.version != expected_version {
+                    return Ok(Mutation::Unchanged(VersionedLeaseOutcome::Stale {
+                        current: record.state.clone(),
+                    }));
+                }
+                record.last_epoch += 1;
+                let lease = Lease {
+                    tenant: tenant.clone(),
+                    owner: owner.to_owned(),
+                    until,
+                    epoch: record.last_epoch,
+                };
+                record.state.lease = Some(lease.clone());
+                record.bump();
+                Ok(Mutation::Changed(VersionedLeaseOutcome::Acquired(lease)))
+            })
+            .await
+    }
+
+    async fn write_unleased(
+        &self,
+        tenant: &TenantId,
+        expected_version: u64,
+        write: &UnleasedWrite,
+        now: DateTime<Utc>,
+    ) -> Result<UnleasedOutcome, StoreError> {
+        let now = truncate_to_millis(now);
+        self.file
+            .update(|file| {
+                let record = file.tenants.entry(tenant.clone()).or_default();
+                if record.state.version != expected_version
+                    || record.lease_live(now)
+                    || !record.cursor_forward(write.cursor)
+                {
+                    return Ok(Mutation::Unchanged(UnleasedOutcome::Stale {
+                        current: record.state.clone(),
+                    }));
+                }
+                record.apply(write.cursor, Some(&write.record));
+                Ok(Mutation::Changed(UnleasedOutcome::Written(
+                    record.state.clone(),
+                )))
+            })
+            .await
+    }
+
+    async fn write_leased(
+        &self,
+        lease: &Lease,
+        write: &LeasedWrite,
+    ) -> Result<LeasedOutcome, StoreError> {
+        self.file
+            .update(|file| {
+                let Some(record) = file.tenants.get_mut(&lease.tenant) else {
+                    return Ok(Mutation::Unchanged(LeasedOutcome::NotHeld));
+                };
+                if !held_lease(record, lease) {
+                    return Ok(Mutation::Unchanged(LeasedOutcome::NotHeld));
+                }
+                if !record.cursor_forward(write.cursor) {
+                    return Ok(Mutation::Unchanged(LeasedOutcome::NotForward {
+                        current: record.state.cursor.clone(),
+                    }));
+                }
+                if write.release {
+                    record.state.lease = None;
+                }
+                record.apply(write.cursor, write.record.as_ref());
+                Ok(Mutation::Changed(LeasedOutcome::Written(
+                    record.state.clone(),
+                )))
             })
             .await
     }
@@ -171,11 +317,9 @@ impl PollStateStore for EmbeddedPollStateStore {
         let at = truncate_to_millis(at);
         self.file
             .update(|file| {
-                file.tenants
-                    .entry(tenant.clone())
-                    .or_default()
-                    .state
-                    .last_success_at = Some(at);
+                let record = file.tenants.entry(tenant.clone()).or_default();
+                record.state.last_success_at = Some(at);
+                record.bump();
                 Ok(Mutation::Changed(()))
             })
             .await
@@ -193,11 +337,9 @@ impl PollStateStore for EmbeddedPollStateStore {
         };
         self.file
             .update(|file| {
-                file.tenants
-                    .entry(tenant.clone())
-                    .or_default()
-                    .state
-                    .last_failure = Some(failure);
+                let record = file.tenants.entry(tenant.clone()).or_default();
+                record.state.last_failure = Some(failure);
+                record.bump();
                 Ok(Mutation::Changed(()))
             })
             .await

@@ -31,12 +31,15 @@ impl Counts {
         let mut out = BTreeMap::new();
         for (op, now) in &self.0 {
             let was = before.0.get(op).copied().unwrap_or_default();
+            // Saturating: a difference of two polls (not of two snapshots) can have fewer
+            // calls of an operation whose units still differ (one BatchWriteItem of 10 or
+            // of 20 entries).
             let diff = OpCount {
-                calls: now.calls - was.calls,
+                calls: now.calls.saturating_sub(was.calls),
                 rru: now.rru - was.rru,
                 wru: now.wru - was.wru,
             };
-            if diff.calls > 0 {
+            if diff.calls > 0 || diff.rru != 0.0 || diff.wru != 0.0 {
                 out.insert(op.clone(), diff);
             }
         }

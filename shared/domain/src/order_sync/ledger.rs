@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -38,6 +39,15 @@ pub struct LedgerState {
     /// Shipping processes already reported in an `order.shipped`.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub reported_shipments: BTreeSet<Uuid>,
+    /// Set when this state was written *ahead* of sending the events of an import: the
+    /// `updatedAt` (milliseconds) of the snapshot it was computed from. The poller writes an
+    /// import's state once, before sending, and counts it as possibly unsent while the
+    /// tenant's committed cursor is before this time (the cursor passes an order only after
+    /// its page was sent): a poll that reads it then re-derives the import from the
+    /// pre-import state and sends the same events again under the same ids. Owned by the
+    /// poller (`pipeline/poll/page.rs`, docs/POLLING.md); `diff` never sees it set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_ahead_at: Option<DateTime<Utc>>,
 }
 
 impl Default for LedgerState {
@@ -50,6 +60,7 @@ impl Default for LedgerState {
             last_sequence: 0,
             lines: BTreeMap::new(),
             reported_shipments: BTreeSet::new(),
+            written_ahead_at: None,
         }
     }
 }
@@ -84,6 +95,26 @@ impl LedgerState {
     /// The value to store as the ledger's `data`.
     pub fn to_ledger_data(&self) -> Result<serde_json::Value, LedgerDataError> {
         serde_json::to_value(self).map_err(LedgerDataError::Serialize)
+    }
+
+    /// Whether nothing was emitted from this state yet: the only state an import starts
+    /// from (a skipped order's ledger is at most the pre-send `import_decided` record).
+    pub fn is_before_import(&self) -> bool {
+        let Self {
+            format: _,
+            imported,
+            import_decided: _,
+            whole_order_canceled,
+            last_sequence,
+            lines,
+            reported_shipments,
+            written_ahead_at: _,
+        } = self;
+        !imported
+            && !whole_order_canceled
+            && *last_sequence == 0
+            && lines.is_empty()
+            && reported_shipments.is_empty()
     }
 
     /// The emitted counters of a line (zero when nothing was emitted for it).

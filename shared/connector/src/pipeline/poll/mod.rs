@@ -1,19 +1,25 @@
 //! The order poller: one [`PollRequest`] → the tenant's changed ePages orders → order events
 //! on the outbound FIFO queue, exactly once in effect. See `docs/POLLING.md`.
 //!
-//! Per request: load the tenant (unknown, paused or orders flow off → nothing to do), take
-//! the tenant's poll LEASE, read the window (see [`window`]) page by page sorted by
-//! `updatedAt`, and for each page
+//! Per request: load the tenant (unknown, paused or orders flow off → nothing to do), read
+//! the tenant's poll state (with its version; a live lease → `LeaseHeld`), read the window
+//! (see [`window`]) page by page sorted by `updatedAt`, and for each page
 //!
 //! 1. read the ledger of every order on the page in one batch;
-//! 2. run [`order_sync::diff()`] per order, reading an order's shipping processes only when a
-//!    new shipment needs its tracking data (the list has none);
-//! 3. write the pre-send ledger states of orders about to be imported;
-//! 4. send every event of the page (group `{tenant}:{orderId}`, deduplication id = event
+//! 2. run [`order_sync::diff()`](domain::order_sync::diff()) per order, reading an order's
+//!    shipping processes only when a new shipment needs its tracking data (the list has
+//!    none);
+//! 3. if anything is to be written or sent and the poll holds no lease yet, take it —
+//!    conditional on the version read, so no other poll ran since;
+//! 4. write the ledger states of orders being imported, ahead of sending (see `page.rs`);
+//! 5. send every event of the page (group `{tenant}:{orderId}`, deduplication id = event
 //!    id), in order;
-//! 5. write the next ledger states (conditional on the version read);
-//! 6. checkpoint the cursor (forward-only) to the page's last `updatedAt`.
+//! 6. write the other ledger states (conditional on the version read);
+//! 7. between pages, checkpoint the cursor (forward-only) to the page's last `updatedAt`.
 //!
+//! The poll ends with ONE write of the poll state: an idle poll (nothing to write or send)
+//! records its success and moves the cursor conditionally on the version read and on no
+//! live lease; a poll that took the lease moves the cursor, records and releases in one.
 //! A crash between any two steps re-runs from the old ledger and yields the same event ids
 //! (the ids are derived from the order's state, see `docs/ORDER-EVENTS.md`), and the cursor
 //! never passes an order that was not fully processed. Bad data in one order is logged to
@@ -22,11 +28,11 @@
 mod events;
 mod hooks;
 mod outcome;
+mod page;
 pub mod resync;
 mod settings;
 pub mod window;
 
-use events::{event_entry, failure_entry, forced_event};
 pub use events::{forced_event_id, shipments_of};
 pub use hooks::PollStep;
 #[cfg(feature = "testing")]
@@ -36,13 +42,11 @@ pub use hooks::{NoHooks, PollHooks};
 pub use outcome::{NotPolled, PollError, PollOutcome, PollStats};
 pub use settings::PollSettings;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use futures::StreamExt;
 use uuid::Uuid;
 
 use crate::auth::ShopClients;
@@ -51,17 +55,17 @@ use crate::pipeline::poll_request::{PollRequest, PollTrigger};
 use crate::pipeline::sqs_batch::{
     BatchError, QueueOrdering, Record, RecordHandler, RecordOutcome, process_batch,
 };
-use crate::ports::order_ledger::LedgerPutOutcome;
-use crate::ports::poll_state::{CursorOutcome, LeaseOutcome, RenewOutcome};
+use crate::ports::clock::truncate_to_millis;
+use crate::ports::poll_state::{
+    LeasedOutcome, LeasedWrite, PollRecord, RenewOutcome, UnleasedOutcome, UnleasedWrite,
+    VersionedLeaseOutcome,
+};
 use crate::ports::queue::OutgoingMessage;
 use crate::ports::{Clock, MessageQueue, StateStores};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use beyond::model::BeyondTimestamp;
-use beyond::model::Order;
-use beyond::{BeyondClient, OrderQuery, PageRequest, Sort};
-use contracts::order_event::{OrderEvent, Shipment};
-use domain::activity::{ActivityEntry, ActivityOutcome};
-use domain::order_sync::{self, Decision, DiffContext, LedgerState, SyncPolicy};
+use beyond::{OrderQuery, PageRequest, Sort};
+use domain::order_sync::{DiffContext, SyncPolicy};
 use domain::poll_state::Lease;
 use domain::tenant::{TenantConfig, TenantId};
 
@@ -160,7 +164,6 @@ impl PollService {
     }
 
     async fn poll_tenant(&self, request: &PollRequest) -> Result<PollOutcome, PollError> {
-        let started = self.clock.now();
         let Some(tenant) = self.stores.tenants.get(&request.tenant).await? else {
             return Ok(PollOutcome::NotPolled(NotPolled::UnknownTenant));
         };
@@ -170,46 +173,184 @@ impl PollService {
         if !tenant.flows.orders {
             return Ok(PollOutcome::NotPolled(NotPolled::OrdersFlowOff));
         }
-        // One owner per poll (not per container): two records of one tenant in one batch
-        // must not share a lease.
-        let owner = format!("{}:{}", self.instance, Uuid::new_v4().simple());
-        let mut lease = match self
-            .stores
-            .poll_state
-            .acquire_lease(&tenant.id, &owner, self.settings.lease_ttl, started)
-            .await?
+        for attempt in 1..=STATE_ATTEMPTS {
+            if let Some(outcome) = self.poll_attempt(&tenant, request, attempt == 1).await? {
+                return Ok(outcome);
+            }
+            tracing::info!(tenant = %tenant.id, attempt, "poll state changed meanwhile: polling again");
+        }
+        Err(PollError::StateContended {
+            attempts: STATE_ATTEMPTS,
+        })
+    }
+
+    /// One attempt: read the poll state, read the window (taking the lease only when there
+    /// is something to write or send), and end with ONE write of the poll state. `None` when
+    /// the poll state changed between the read and the lease (another poll ran): nothing
+    /// was written, the caller starts over.
+    async fn poll_attempt(
+        &self,
+        tenant: &TenantConfig,
+        request: &PollRequest,
+        first: bool,
+    ) -> Result<Option<PollOutcome>, PollError> {
+        let started = self.clock.now();
+        let state = self.stores.poll_state.get(&tenant.id).await?;
+        if let Some(held) = &state.lease
+            && held.until > started
         {
-            LeaseOutcome::Acquired(lease) => lease,
-            LeaseOutcome::Held { owner, until } => {
-                return Ok(PollOutcome::LeaseHeld { owner, until });
-            }
+            return Ok(Some(PollOutcome::LeaseHeld {
+                owner: held.owner.clone(),
+                until: held.until,
+            }));
+        }
+        if first {
+            // Lag: since the last successful poll (or since the tenant was created, if it
+            // was never polled successfully). One value per tenant in the metrics; the
+            // tenant itself only in this log line (a `Tenant` dimension costs a custom
+            // metric per tenant, see infra/OPERATING-METRICS.md).
+            let lag = (started - state.last_success_at.unwrap_or(tenant.created_at))
+                .num_milliseconds() as f64
+                / 1000.0;
+            tracing::info!(tenant = %tenant.id, poll_lag_seconds = lag, "poll started");
+            self.metrics.record_poll_lag(tenant.id.as_str(), lag);
+        }
+        let mut run = Run {
+            // One owner per poll (not per container): two records of one tenant in one
+            // batch must not share a lease.
+            owner: format!("{}:{}", self.instance, Uuid::new_v4().simple()),
+            read_version: state.version,
+            committed: state.cursor.updated_after,
+            lease: None,
         };
-        let result = self
-            .poll_leased(&tenant, request, &mut lease, started)
-            .await;
+        let result = self.read_window(tenant, request, &mut run, started).await;
         let now = self.clock.now();
-        let bookkeeping = match &result {
-            Ok(_) => self.stores.poll_state.record_success(&tenant.id, now).await,
-            Err(error) => {
-                let message = error_chain(error);
-                tracing::warn!(tenant = %tenant.id, error = %message, "poll failed");
-                self.stores
-                    .poll_state
-                    .record_failure(&tenant.id, now, &message)
-                    .await
+        match run.lease.take() {
+            Some(lease) => self.end_leased(tenant, lease, result, now).await,
+            None => self.end_unleased(tenant, &run, result, now).await,
+        }
+    }
+
+    /// The end of a poll that took the lease: cursor, bookkeeping and release in one write.
+    async fn end_leased(
+        &self,
+        tenant: &TenantConfig,
+        lease: Lease,
+        result: Result<Progress, PollError>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PollOutcome>, PollError> {
+        let (cursor, record) = match &result {
+            Ok(Progress::Completed { cursor, .. } | Progress::BudgetHit { cursor, .. }) => {
+                (*cursor, Some(PollRecord::Success { at: now }))
             }
+            // Not produced once the lease is held; released all the same.
+            Ok(Progress::LeaseHeld { .. } | Progress::StateChanged) => (None, None),
+            Err(error) => (
+                None,
+                Some(PollRecord::Failure {
+                    at: now,
+                    message: failure_message(tenant, error),
+                }),
+            ),
         };
         // Released before the continuation is enqueued, so that it is not turned away by our
         // own lease.
-        let released = self.stores.poll_state.release_lease(&lease).await;
-        let outcome = result?;
-        bookkeeping?;
-        released?;
-        match outcome {
-            Progress::Completed(stats) => Ok(PollOutcome::Completed(stats)),
+        let mut write = LeasedWrite {
+            cursor,
+            release: true,
+            record,
+        };
+        let mut written = self.stores.poll_state.write_leased(&lease, &write).await;
+        if let Ok(LeasedOutcome::NotForward { .. }) = written {
+            // Only a poll whose lease expired under it moves the cursor meanwhile (it was
+            // ahead of ours): keep its value, still release and record.
+            write.cursor = None;
+            written = self.stores.poll_state.write_leased(&lease, &write).await;
+        }
+        let progress = result?;
+        let state = match written? {
+            LeasedOutcome::Written(state) => state,
+            LeasedOutcome::NotHeld | LeasedOutcome::NotForward { .. } => {
+                return Err(PollError::LeaseLost);
+            }
+        };
+        self.conclude(progress, state.cursor.updated_after)
+            .await
+            .map(Some)
+    }
+
+    /// The end of a poll that took no lease (it found nothing to write or send): its one
+    /// write, conditional on the version read and on no live lease. If that is refused,
+    /// another poll ran meanwhile; nothing was lost (every order read was already in the
+    /// ledger), so the poll ends without writing and without a continuation.
+    async fn end_unleased(
+        &self,
+        tenant: &TenantConfig,
+        run: &Run,
+        result: Result<Progress, PollError>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PollOutcome>, PollError> {
+        let progress = match result {
+            Ok(Progress::LeaseHeld { owner, until }) => {
+                return Ok(Some(PollOutcome::LeaseHeld { owner, until }));
+            }
+            Ok(Progress::StateChanged) => return Ok(None),
+            Ok(progress) => progress,
+            Err(error) => {
+                let message = failure_message(tenant, &error);
+                self.stores
+                    .poll_state
+                    .record_failure(&tenant.id, now, &message)
+                    .await?;
+                return Err(error);
+            }
+        };
+        let cursor = match &progress {
+            Progress::Completed { cursor, .. } | Progress::BudgetHit { cursor, .. } => *cursor,
+            Progress::LeaseHeld { .. } | Progress::StateChanged => None,
+        };
+        let write = UnleasedWrite {
+            cursor,
+            record: PollRecord::Success { at: now },
+        };
+        match self
+            .stores
+            .poll_state
+            .write_unleased(&tenant.id, run.read_version, &write, now)
+            .await?
+        {
+            UnleasedOutcome::Written(state) => self
+                .conclude(progress, state.cursor.updated_after)
+                .await
+                .map(Some),
+            UnleasedOutcome::Stale { current } => {
+                tracing::info!(tenant = %tenant.id, "another poll ran meanwhile; nothing to record");
+                let stats = match progress {
+                    Progress::Completed { stats, .. } | Progress::BudgetHit { stats, .. } => stats,
+                    Progress::LeaseHeld { .. } | Progress::StateChanged => PollStats::default(),
+                };
+                Ok(Some(PollOutcome::Completed(PollStats {
+                    cursor: current.cursor.updated_after,
+                    ..stats
+                })))
+            }
+        }
+    }
+
+    /// After the poll's write: the outcome, enqueueing the continuation of a budget stop.
+    async fn conclude(
+        &self,
+        progress: Progress,
+        cursor: Option<DateTime<Utc>>,
+    ) -> Result<PollOutcome, PollError> {
+        match progress {
+            Progress::Completed { stats, .. } => {
+                Ok(PollOutcome::Completed(PollStats { cursor, ..stats }))
+            }
             Progress::BudgetHit {
                 stats,
                 continuation,
+                ..
             } => {
                 let report = self
                     .poll_queue
@@ -223,38 +364,44 @@ impl PollService {
                     });
                 }
                 Ok(PollOutcome::Continued {
-                    stats,
+                    stats: PollStats { cursor, ..stats },
                     continuation,
                 })
             }
+            Progress::LeaseHeld { owner, until } => Ok(PollOutcome::LeaseHeld { owner, until }),
+            Progress::StateChanged => Err(PollError::StateContended { attempts: 1 }),
         }
     }
 
-    async fn poll_leased(
+    /// Reads the window page by page. Pages are planned without the lease; the first page
+    /// with something to write or send takes it (conditional on the version read), and from
+    /// then on pages are emitted under it and checkpointed. The watermark for the poll's
+    /// final write is returned, not written.
+    async fn read_window(
         &self,
         tenant: &TenantConfig,
         request: &PollRequest,
-        lease: &mut Lease,
+        run: &mut Run,
         started: DateTime<Utc>,
     ) -> Result<Progress, PollError> {
-        let state = self.stores.poll_state.get(&tenant.id).await?;
-        // Lag: since the last successful poll (or since the tenant was created, if it was
-        // never polled successfully). One value per tenant in the metrics; the tenant
-        // itself only in this log line (a `Tenant` dimension costs a custom metric per
-        // tenant, see infra/OPERATING-METRICS.md).
-        let lag = (started - state.last_success_at.unwrap_or(tenant.created_at)).num_milliseconds()
-            as f64
-            / 1000.0;
-        tracing::info!(tenant = %tenant.id, poll_lag_seconds = lag, "poll started");
-        self.metrics.record_poll_lag(tenant.id.as_str(), lag);
-        let mut cursor = state.cursor;
         let window = window::plan(
             &request.trigger,
-            cursor.updated_after,
+            run.committed,
             started,
             self.settings.skew,
             self.settings.overlap,
         );
+        // A read that starts after the cursor (a resync from a later `since`) skips the
+        // orders between them: it never moves the cursor (a write-ahead mark relies on the
+        // cursor passing an order only after a poll read and sent it).
+        let covers_cursor = match window.lower {
+            None => true,
+            Some(lower) => run.committed.is_some_and(|cursor| lower <= cursor),
+        };
+        let forward = |to: DateTime<Utc>, committed: Option<DateTime<Utc>>| {
+            let to = truncate_to_millis(to);
+            (covers_cursor && committed.is_none_or(|at| at < to)).then_some(to)
+        };
         let force = match request.trigger {
             PollTrigger::Resync { force: true, .. } => Some(request.requested_at),
             _ => None,
@@ -284,7 +431,9 @@ impl PollService {
             if out_of_time {
                 return Err(PollError::OutOfTime);
             }
-            self.keep_lease(lease).await?;
+            if let Some(lease) = run.lease.as_mut() {
+                self.keep_lease(lease).await?;
+            }
             let query = self.query(tenant, Window { lower, ..window }, page_number);
             let page = client.list_orders(&query).await.map_err(PollError::Shop)?;
             stats.pages += 1;
@@ -295,14 +444,50 @@ impl PollService {
             let last_on_page = window::last_updated(&orders);
             stats.orders_seen += orders.len();
             self.metrics.add_usize(Metric::OrdersRead, orders.len());
-            let detected_at = self.clock.now();
             let context = DiffContext {
                 tenant: &tenant.id,
                 policy: &policy,
-                detected_at,
+                detected_at: self.clock.now(),
             };
-            self.process_page(&client, &context, orders, force, &mut stats)
+            let (plans, activity) = self
+                .plan_page(&client, &context, &orders, force, run.committed, &mut stats)
                 .await?;
+            if !plans.is_empty() && run.lease.is_none() {
+                match self
+                    .stores
+                    .poll_state
+                    .acquire_lease_at(
+                        &tenant.id,
+                        run.read_version,
+                        &run.owner,
+                        self.settings.lease_ttl,
+                        self.clock.now(),
+                    )
+                    .await?
+                {
+                    VersionedLeaseOutcome::Acquired(lease) => run.lease = Some(lease),
+                    VersionedLeaseOutcome::Held { owner, until } => {
+                        return Ok(Progress::LeaseHeld { owner, until });
+                    }
+                    VersionedLeaseOutcome::Stale { .. } => return Ok(Progress::StateChanged),
+                }
+            }
+            if plans.is_empty() {
+                if !activity.is_empty() {
+                    // Only log entries of unusable orders: no lease needed.
+                    self.stores.activity.append(&activity).await?;
+                }
+            } else {
+                self.emit_page(
+                    &tenant.id,
+                    plans,
+                    activity,
+                    run.committed,
+                    covers_cursor,
+                    &mut stats,
+                )
+                .await?;
+            }
 
             if shifted {
                 // An order left the window while it was read, so one may have slipped onto
@@ -321,16 +506,21 @@ impl PollService {
                 page_number = 0;
                 continue;
             }
-            if tracker.sorted()
-                && let Some(last) = last_on_page
-            {
-                self.hook(&tenant.id, PollStep::BeforeCheckpoint)?;
-                cursor = self.checkpoint(&tenant.id, cursor, last).await?;
-                processed_up_to = Some(last);
-            }
             let more = meta.map_or(has_next_link, |m| {
                 page_number.saturating_add(1) < m.total_pages || has_next_link
             });
+            if tracker.sorted()
+                && let Some(last) = last_on_page
+            {
+                // A checkpoint of its own only between pages of a poll holding the lease;
+                // the last page's (and an unleased read's) goes into the poll's final write.
+                if more && let (Some(lease), Some(to)) = (&run.lease, forward(last, run.committed))
+                {
+                    self.hook(&tenant.id, PollStep::BeforeCheckpoint)?;
+                    run.committed = self.checkpoint(lease, to).await?;
+                }
+                processed_up_to = Some(last);
+            }
             if !more {
                 break true;
             }
@@ -341,11 +531,11 @@ impl PollService {
         if finished {
             // Every order updated before `upper` was read: the next poll starts there.
             self.hook(&tenant.id, PollStep::BeforeCheckpoint)?;
-            cursor = self.checkpoint(&tenant.id, cursor, window.upper).await?;
-            stats.cursor = cursor.updated_after;
-            return Ok(Progress::Completed(stats));
+            return Ok(Progress::Completed {
+                stats,
+                cursor: forward(window.upper, run.committed),
+            });
         }
-        stats.cursor = cursor.updated_after;
         let (force, requested_at) = match request.trigger {
             // `requested_at` stays, so the forced ids of an order read again stay the same.
             PollTrigger::Resync { force, .. } => (force, request.requested_at),
@@ -358,6 +548,7 @@ impl PollService {
             .unwrap_or(tenant.sync_start);
         Ok(Progress::BudgetHit {
             stats,
+            cursor: processed_up_to.and_then(|at| forward(at, run.committed)),
             continuation: PollRequest {
                 tenant: tenant.id.clone(),
                 trigger: PollTrigger::Resync { since, force },
@@ -400,341 +591,63 @@ impl PollService {
         }
     }
 
-    /// Moves the cursor forward to `to` (never back: a resync behind the cursor leaves it).
+    /// A checkpoint between pages, under the lease: the cursor moves forward to `to`.
     async fn checkpoint(
         &self,
-        tenant: &TenantId,
-        cursor: domain::poll_state::PollCursor,
+        lease: &Lease,
         to: DateTime<Utc>,
-    ) -> Result<domain::poll_state::PollCursor, PollError> {
-        if cursor.updated_after.is_some_and(|at| at >= to) {
-            return Ok(cursor);
-        }
-        match self
-            .stores
-            .poll_state
-            .advance_cursor(tenant, cursor.version, to)
-            .await?
-        {
-            CursorOutcome::Advanced(cursor) | CursorOutcome::NotForward { current: cursor } => {
-                Ok(cursor)
-            }
-            // We hold the lease, so nobody else should move the cursor; if a poll whose
-            // lease expired did, take its value and go on only forward from there.
-            CursorOutcome::Stale { current } => {
-                if current.updated_after.is_some_and(|at| at >= to) {
-                    Ok(current)
-                } else {
-                    match self
-                        .stores
-                        .poll_state
-                        .advance_cursor(tenant, current.version, to)
-                        .await?
-                    {
-                        CursorOutcome::Advanced(cursor)
-                        | CursorOutcome::NotForward { current: cursor } => Ok(cursor),
-                        CursorOutcome::Stale { .. } => Err(PollError::LeaseLost),
-                    }
-                }
-            }
-        }
-    }
-
-    async fn process_page(
-        &self,
-        client: &BeyondClient,
-        context: &DiffContext<'_>,
-        orders: Vec<Order>,
-        force: Option<DateTime<Utc>>,
-        stats: &mut PollStats,
-    ) -> Result<(), PollError> {
-        if orders.is_empty() {
-            return Ok(());
-        }
-        let tenant = context.tenant;
-        let ids: Vec<String> = orders.iter().map(|order| order.id.to_string()).collect();
-        let ledger = self.stores.order_ledger.get_many(tenant, &ids).await?;
-        let mut plans: Vec<OrderPlan> = Vec::new();
-        let mut activity: Vec<ActivityEntry> = Vec::new();
-        for order in &orders {
-            if let Some(plan) = self
-                .plan_order(client, context, order, &ledger, force, stats, &mut activity)
-                .await?
-            {
-                plans.push(plan);
-            }
-        }
-
-        // 3. Orders about to be imported: record the decision before anything is sent.
-        for plan in &mut plans {
-            if let Some(pre_send) = &plan.decision.pre_send_state {
-                plan.version = self
-                    .put_ledger(tenant, &plan.order_id, pre_send, plan.version)
-                    .await?;
-            }
-        }
-        self.hook(tenant, PollStep::AfterPreSendWrite)?;
-
-        // 4. Send, in order: per order its events, then its forced restatement.
-        let mut messages = Vec::new();
-        for plan in &plans {
-            for event in plan.decision.events.iter().chain(&plan.forced) {
-                let body = serde_json::to_string(event).map_err(PollError::Encode)?;
-                messages.push(OutgoingMessage::fifo(
-                    body,
-                    event.message_group_id(),
-                    event.event_id().to_string(),
-                ));
-            }
-        }
-        if !messages.is_empty() {
-            let count = messages.len();
-            let report = self.order_events.send_batch(messages).await?;
-            let failures: Vec<_> = report.failures().collect();
-            if let Some((_, first)) = failures.first() {
-                return Err(PollError::Send {
-                    failed: failures.len(),
-                    reason: first.message.clone(),
-                    transient: failures.iter().all(|(_, failure)| failure.transient),
-                });
-            }
-            stats.events_sent += count;
-            self.metrics.add_usize(Metric::OrderEventsEmitted, count);
-        }
-        self.hook(tenant, PollStep::AfterSend)?;
-
-        // 5. The ledger, conditional on the version read (or written just before sending).
-        let writes: Vec<_> = plans
-            .iter()
-            .filter(|plan| plan.ledger_changed())
-            .map(|plan| {
-                self.put_ledger(
-                    tenant,
-                    &plan.order_id,
-                    &plan.decision.next_state,
-                    plan.version,
-                )
-            })
-            .collect();
-        let results: Vec<Result<u64, PollError>> = futures::stream::iter(writes)
-            .buffer_unordered(self.settings.ledger_concurrency.max(1))
-            .collect()
-            .await;
-        for result in results {
-            result?;
-        }
-        self.hook(tenant, PollStep::AfterLedgerWrite)?;
-
-        let now = self.clock.now();
-        for plan in &plans {
-            for event in plan.decision.events.iter().chain(&plan.forced) {
-                activity.push(event_entry(tenant, event, now));
-            }
-        }
-        if !activity.is_empty() {
-            self.stores.activity.append(&activity).await?;
-        }
-        Ok(())
-    }
-
-    /// Steps 1–2 for one order. `None` when there is nothing to write or send, or the order
-    /// was logged as unusable.
-    #[allow(clippy::too_many_arguments)]
-    async fn plan_order(
-        &self,
-        client: &BeyondClient,
-        context: &DiffContext<'_>,
-        order: &Order,
-        ledger: &HashMap<String, domain::order_ledger::OrderLedgerEntry>,
-        force: Option<DateTime<Utc>>,
-        stats: &mut PollStats,
-        activity: &mut Vec<ActivityEntry>,
-    ) -> Result<Option<OrderPlan>, PollError> {
-        let tenant = context.tenant;
-        let order_id = order.id.to_string();
-        let entry = ledger.get(&order_id);
-        let previous = match entry
-            .map(|e| LedgerState::from_ledger_data(&e.data))
-            .transpose()
-        {
-            Ok(previous) => previous,
-            Err(error) => {
-                stats.orders_invalid += 1;
-                activity.push(failure_entry(
-                    tenant,
-                    order,
-                    "order.sync",
-                    format!(
-                        "the stored order ledger cannot be read: {}",
-                        error_chain(&error)
-                    ),
-                    self.clock.now(),
-                ));
-                return Ok(None);
-            }
+    ) -> Result<Option<DateTime<Utc>>, PollError> {
+        let write = LeasedWrite {
+            cursor: Some(to),
+            release: false,
+            record: None,
         };
-        let version = entry.map_or(0, |entry| entry.version);
-        let restate = force.is_some() && previous.as_ref().is_some_and(|state| state.imported);
-        let shipments = if order_sync::shipment_detected(previous.as_ref(), order)
-            || (restate && order_sync::shipment_detected(None, order))
-        {
-            stats.shipment_reads += 1;
-            Some(self.shipments(client, tenant, order, activity).await?)
-        } else {
-            None
-        };
-        let decision = match order_sync::diff(
-            context,
-            previous.as_ref(),
-            order,
-            shipments.as_deref(),
-        ) {
-            Ok(decision) => decision,
-            Err(invalid) => {
-                stats.orders_invalid += 1;
-                tracing::warn!(%tenant, order = %order.id, error = %invalid, "order not usable");
-                activity.push(failure_entry(
-                    tenant,
-                    order,
-                    "order.import",
-                    invalid.to_string(),
-                    self.clock.now(),
-                ));
-                return Ok(None);
-            }
-        };
-        for anomaly in &decision.anomalies {
-            activity.push(ActivityEntry {
-                outcome: ActivityOutcome::Skipped,
-                ..failure_entry(
-                    tenant,
-                    order,
-                    "order.sync",
-                    anomaly.to_string(),
-                    self.clock.now(),
-                )
-            });
-        }
-        if let Some(reason) = &decision.skipped_reason {
-            stats.orders_held += usize::from(!reason.is_final());
-            tracing::debug!(%tenant, order = %order.id, %reason, "order not imported");
-        }
-        let forced = match force {
-            Some(requested_at) if restate => {
-                // Restate the order from scratch: the import path without the policy (it was
-                // imported), every cumulative state once, under ids of this resync.
-                let fresh = LedgerState {
-                    import_decided: true,
-                    ..LedgerState::default()
-                };
-                match order_sync::diff(context, Some(&fresh), order, shipments.as_deref()) {
-                    Ok(restated) => restated
-                        .events
-                        .into_iter()
-                        .map(|event| forced_event(event, requested_at))
-                        .collect(),
-                    Err(_) => Vec::new(),
-                }
-            }
-            _ => Vec::new(),
-        };
-        stats.events_forced += forced.len();
-        let plan = OrderPlan {
-            order_id,
-            version,
-            previous,
-            decision,
-            forced,
-        };
-        Ok(
-            (plan.ledger_changed() || plan.has_events() || plan.decision.pre_send_state.is_some())
-                .then_some(plan),
-        )
-    }
-
-    /// The order's shipped shipping processes with their tracking data. A transient failure
-    /// aborts the poll (the cursor stays); a permanent one is logged and the shipment is
-    /// reported without tracking, as the contract allows.
-    async fn shipments(
-        &self,
-        client: &BeyondClient,
-        tenant: &TenantId,
-        order: &Order,
-        activity: &mut Vec<ActivityEntry>,
-    ) -> Result<Vec<Shipment>, PollError> {
-        match client.order_processes(order.id).await {
-            Ok(processes) => Ok(shipments_of(&processes)),
-            Err(error) if error.is_transient() => Err(PollError::Shop(error)),
-            Err(error) => {
-                activity.push(failure_entry(
-                    tenant,
-                    order,
-                    "order.shipments",
-                    format!(
-                        "shipping processes could not be read, tracking is not reported: {}",
-                        error_chain(&error)
-                    ),
-                    self.clock.now(),
-                ));
-                Ok(Vec::new())
-            }
-        }
-    }
-
-    async fn put_ledger(
-        &self,
-        tenant: &TenantId,
-        order_id: &str,
-        state: &LedgerState,
-        expected_version: u64,
-    ) -> Result<u64, PollError> {
-        let data = state.to_ledger_data().map_err(|error| match error {
-            order_sync::LedgerDataError::Serialize(source)
-            | order_sync::LedgerDataError::Malformed(source) => PollError::Encode(source),
-            order_sync::LedgerDataError::UnknownFormat { .. } => PollError::LedgerConflict {
-                order_id: order_id.to_owned(),
-            },
-        })?;
-        match self
-            .stores
-            .order_ledger
-            .put(tenant, order_id, data, expected_version, self.clock.now())
-            .await?
-        {
-            LedgerPutOutcome::Stored(entry) => Ok(entry.version),
-            LedgerPutOutcome::Stale { .. } => Err(PollError::LedgerConflict {
-                order_id: order_id.to_owned(),
-            }),
+        match self.stores.poll_state.write_leased(lease, &write).await? {
+            LeasedOutcome::Written(state) => Ok(state.cursor.updated_after),
+            // Already further (a poll whose lease expired under it moved it): keep that.
+            LeasedOutcome::NotForward { current } => Ok(current.updated_after),
+            LeasedOutcome::NotHeld => Err(PollError::LeaseLost),
         }
     }
 }
 
-/// What one poll decided for one order.
-struct OrderPlan {
-    order_id: String,
-    /// The ledger version the next write is conditional on.
-    version: u64,
-    previous: Option<LedgerState>,
-    decision: Decision,
-    forced: Vec<OrderEvent>,
-}
+/// How often a poll starts over when the poll state changed between its read and its
+/// lease (another poll of the tenant ran meanwhile).
+const STATE_ATTEMPTS: u32 = 3;
 
-impl OrderPlan {
-    fn ledger_changed(&self) -> bool {
-        self.decision.ledger_changed(self.previous.as_ref())
-    }
-
-    fn has_events(&self) -> bool {
-        !self.decision.events.is_empty() || !self.forced.is_empty()
-    }
+/// One attempt of a poll: what it read of the poll state, and its lease once taken.
+struct Run {
+    owner: String,
+    /// The poll state's version when read; the lease and an unleased final write are
+    /// conditional on it.
+    read_version: u64,
+    /// The committed cursor: as read, then as moved by this poll's checkpoints.
+    committed: Option<DateTime<Utc>>,
+    lease: Option<Lease>,
 }
 
 enum Progress {
-    Completed(PollStats),
+    /// The whole window was read; `cursor` is where the final write moves the cursor.
+    Completed {
+        stats: PollStats,
+        cursor: Option<DateTime<Utc>>,
+    },
     BudgetHit {
         stats: PollStats,
+        cursor: Option<DateTime<Utc>>,
         continuation: PollRequest,
     },
+    /// Another poll took the lease after this one read the poll state.
+    LeaseHeld { owner: String, until: DateTime<Utc> },
+    /// The poll state changed after this poll read it: start over.
+    StateChanged,
+}
+
+/// The failure to record, logged once.
+fn failure_message(tenant: &TenantConfig, error: &PollError) -> String {
+    let message = error_chain(error);
+    tracing::warn!(tenant = %tenant.id, error = %message, "poll failed");
+    message
 }
 
 fn delta(duration: Duration) -> TimeDelta {

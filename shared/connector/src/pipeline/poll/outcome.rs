@@ -31,6 +31,10 @@ pub enum PollError {
     },
     #[error("the poll lease was lost (expired or taken over)")]
     LeaseLost,
+    #[error(
+        "the poll state changed under the poll {attempts} times (other polls of the tenant kept running)"
+    )]
+    StateContended { attempts: u32 },
     #[error("the order window kept shifting while it was read ({restarts} restarts)")]
     WindowUnstable { restarts: u32 },
     #[error(
@@ -64,6 +68,7 @@ impl PollError {
             } => Disposition::Retry,
             PollError::LedgerConflict { .. }
             | PollError::LeaseLost
+            | PollError::StateContended { .. }
             | PollError::WindowUnstable { .. }
             | PollError::OutOfTime => Disposition::Retry,
             #[cfg(feature = "testing")]
