@@ -192,6 +192,28 @@ async fn a_poll_is_one_segment_and_its_events_stay_in_the_trace(backend: PollBac
         sent.extend(batch);
     }
     assert_eq!(sent.len(), 2, "one event per order");
+    // Each order the poll emitted for is a subsegment annotated with its id, so
+    // `annotation.order_id = "…"` finds this trace.
+    let mut emitted: Vec<String> = sent
+        .iter()
+        .map(|message| {
+            let body: Value = serde_json::from_str(&message.body).expect("an order event");
+            body["orderId"].as_str().expect("orderId").to_owned()
+        })
+        .collect();
+    let mut annotated: Vec<String> = children
+        .iter()
+        .filter(|child| child["name"] == "order")
+        .map(|child| {
+            child["annotations"]["order_id"]
+                .as_str()
+                .expect("annotated")
+                .to_owned()
+        })
+        .collect();
+    emitted.sort();
+    annotated.sort();
+    assert_eq!(annotated, emitted);
     if backend == PollBackend::Aws {
         // moto drops MessageSystemAttributes on SendMessageBatch (it keeps them on
         // SendMessage only), so the round trip is checked on the embedded adapter; the SQS

@@ -198,6 +198,14 @@ impl PollService {
         // 4. Send, in order: per order its events, then its forced restatement.
         let mut messages = Vec::new();
         for plan in &plans {
+            let sent = plan.decision.events.len() + plan.forced.len();
+            if sent > 0 {
+                // One span per order that changed, named by its id: X-Ray makes it a
+                // subsegment annotated `order_id`, so `annotation.order_id = "…"` finds the
+                // trace that carried this order's events (infra/OPERATING.md, Tracing).
+                tracing::info_span!("order", order_id = %plan.order_id, events = sent)
+                    .in_scope(|| ());
+            }
             for event in plan.decision.events.iter().chain(&plan.forced) {
                 let body = serde_json::to_string(event).map_err(PollError::Encode)?;
                 messages.push(OutgoingMessage::fifo(
