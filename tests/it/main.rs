@@ -13,6 +13,7 @@ mod pipeline_apply;
 mod pipeline_poll;
 mod ports;
 mod properties;
+mod sample_events;
 mod sandbox;
 mod sqs_batch;
 mod support;
