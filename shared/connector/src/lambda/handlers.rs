@@ -30,12 +30,20 @@ use super::HandlerError;
 /// until the deadline, so it must not be "now".
 const DEFAULT_INVOCATION: Duration = Duration::from_secs(60);
 
-/// The invocation's end, from the Lambda context (milliseconds since the epoch).
+/// A deadline this far before `now` is no real invocation's: Lambda's are at most 15 minutes
+/// ahead and never hours behind. cargo-lambda's local emulator (`cargo lambda watch`) sends
+/// a constant `Lambda-Runtime-Deadline-Ms: 600000`, i.e. ten minutes after 1970; read as
+/// given, no command could ever be claimed there. A deadline just passed stays a deadline.
+const IMPLAUSIBLY_PAST: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// The invocation's end, from the Lambda context (milliseconds since the epoch); without a
+/// plausible one (absent, zero, or an emulator's constant), `now` + [`DEFAULT_INVOCATION`].
 pub fn deadline_of(context: &Context, now: DateTime<Utc>) -> DateTime<Utc> {
     i64::try_from(context.deadline)
         .ok()
         .filter(|millis| *millis > 0)
         .and_then(DateTime::from_timestamp_millis)
+        .filter(|deadline| *deadline > now - IMPLAUSIBLY_PAST)
         .unwrap_or_else(|| {
             now + chrono::TimeDelta::from_std(DEFAULT_INVOCATION).unwrap_or_default()
         })
@@ -214,5 +222,38 @@ impl SchedulePolls {
             skipped: report.skipped,
             send_calls: report.send_calls,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context_with_deadline(millis: u64) -> Context {
+        let mut context = Context::default();
+        context.deadline = millis;
+        context
+    }
+
+    #[test]
+    fn the_deadline_is_the_contexts_unless_no_real_invocation_could_have_it() {
+        let now = DateTime::from_timestamp_millis(1_764_000_000_000).expect("a time");
+        let default = now + chrono::TimeDelta::seconds(60);
+        let millis = |at: DateTime<Utc>| u64::try_from(at.timestamp_millis()).expect("positive");
+        // Lambda's: up to 15 minutes ahead, taken as given.
+        let ahead = now + chrono::TimeDelta::minutes(15);
+        assert_eq!(
+            deadline_of(&context_with_deadline(millis(ahead)), now),
+            ahead
+        );
+        // Just passed (a slow start): still the deadline, so nothing new is claimed.
+        let passed = now - chrono::TimeDelta::seconds(2);
+        assert_eq!(
+            deadline_of(&context_with_deadline(millis(passed)), now),
+            passed
+        );
+        // Absent, and cargo-lambda's constant 600000 (1970): the default invocation.
+        assert_eq!(deadline_of(&context_with_deadline(0), now), default);
+        assert_eq!(deadline_of(&context_with_deadline(600_000), now), default);
     }
 }
