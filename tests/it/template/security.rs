@@ -104,3 +104,52 @@ fn function_urls_are_public_only_where_requests_are_signed() {
     // connector::install); epages-webhook is behind an HTTP API for its URL (see template).
     assert_eq!(public, ["afosto-webhook", "install-app"]);
 }
+
+/// Every function anyone on the internet can invoke (a Function URL, or the target of an
+/// HTTP API integration) has its concurrency reserved and capped by the parameter, so a
+/// flood of unauthenticated requests cannot take the pipelines' concurrency (issue #13).
+#[test]
+fn public_functions_have_capped_concurrency() {
+    let template = template();
+    let behind_api: Vec<&str> = resources_of(&template, "AWS::ApiGatewayV2::Integration")
+        .into_iter()
+        .filter_map(|(_, integration)| get_att(&integration["Properties"]["IntegrationUri"]))
+        .map(|(function, _)| function)
+        .collect();
+    let mut public = Vec::new();
+    for (id, function) in resources_of(&template, "AWS::Serverless::Function") {
+        let props = &function["Properties"];
+        if props["FunctionUrlConfig"].is_null() && !behind_api.contains(&id) {
+            continue;
+        }
+        public.push(id);
+        let reserved = tagged(&props["ReservedConcurrentExecutions"], "If")
+            .and_then(Value::as_sequence)
+            .unwrap_or_else(|| panic!("{id}: no reserved concurrency"));
+        assert_eq!(
+            reserved[0].as_str(),
+            Some("ReservesPublicConcurrency"),
+            "{id}"
+        );
+        assert_eq!(
+            super::ref_target(&reserved[1]),
+            Some("PublicFunctionConcurrency"),
+            "{id}"
+        );
+    }
+    public.sort_unstable();
+    assert_eq!(
+        public,
+        [
+            "AfostoWebhookFunction",
+            "EpagesWebhookFunction",
+            "InstallAppFunction"
+        ]
+    );
+    let cap = &template["Parameters"]["PublicFunctionConcurrency"];
+    assert!(
+        cap["Default"]
+            .as_u64()
+            .is_some_and(|n| (1..=100).contains(&n))
+    );
+}
