@@ -280,7 +280,7 @@ async fn set_paused(
 ) -> Result<(), Failure> {
     let mut config = get(stores, raw).await?;
     for _ in 0..5 {
-        config.paused = paused;
+        config.set_operator_pause(paused);
         match stores.tenants.update(config.clone(), now).await? {
             UpdateOutcome::Updated(updated) => {
                 let verb = if paused { "paused" } else { "resumed" };
