@@ -394,8 +394,6 @@ async fn refusals(kind: Kind) {
 }
 
 pub async fn install(h: &Harness) -> TenantId {
-    // Every install happens at a later instant than whatever came before it.
-    h.backend.clock.advance(chrono::TimeDelta::seconds(1));
     let query = callback_query(&h.sandbox, CLIENT_SECRET, |_| {});
     let response = h
         .installer

@@ -80,6 +80,7 @@ async fn late_uninstall(kind: Kind) {
     );
     let late = signed(&h, &id, "app.uninstalled", &body).await;
     // The merchant re-installs; then the old delivery arrives.
+    h.backend.clock.advance(chrono::TimeDelta::seconds(1));
     install(&h).await;
     assert_eq!(
         h.receiver.handle(&late).await.expect("handled"),
