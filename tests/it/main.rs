@@ -20,3 +20,4 @@ mod support;
 mod template;
 mod tenant_cli;
 mod tracing;
+mod webhook_security;

@@ -11,6 +11,7 @@ use beyond::HttpSettings;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use connector::auth::{ShopClients, check_scopes};
+use connector::install::HostPolicy;
 use connector::ports::PageRequest;
 use connector::ports::tenants::{CreateOutcome, DeleteOutcome, UpdateOutcome};
 use domain::tenant::{
@@ -64,8 +65,16 @@ pub struct AddArgs {
     /// The shop name: `https://{store}.beyondshop.cloud/api`.
     #[arg(long, conflicts_with = "api_url", required_unless_present = "api_url")]
     pub store: Option<String>,
+    /// The shop's API root, `https://{host}/api`, on an allowed shop host
+    /// (`ALLOWED_SHOP_HOSTS`, default `*.beyondshop.cloud`).
     #[arg(long)]
     pub api_url: Option<String>,
+    /// Accept an `--api-url` over http or on any host: for local shops (the sandbox).
+    #[arg(long, requires = "api_url")]
+    pub allow_insecure_url: bool,
+    /// The Afosto tenant (`X-Afosto-Tenant`) whose webhooks belong to this tenant.
+    #[arg(long)]
+    pub afosto_tenant: Option<String>,
     #[arg(long)]
     pub client_id: String,
     /// Read the client secret from stdin.
@@ -280,7 +289,7 @@ async fn set_paused(
 ) -> Result<(), Failure> {
     let mut config = get(stores, raw).await?;
     for _ in 0..5 {
-        config.paused = paused;
+        config.set_operator_pause(paused);
         match stores.tenants.update(config.clone(), now).await? {
             UpdateOutcome::Updated(updated) => {
                 let verb = if paused { "paused" } else { "resumed" };
@@ -313,7 +322,7 @@ fn build_config(
         (None, Some(url)) => url.clone(),
         (None, None) => return Err(Usage("--store or --api-url is required".into()).into()),
     };
-    let api_url = Url::parse(&api_url).map_err(|e| Usage(format!("--api-url {api_url:?}: {e}")))?;
+    let api_url = check_api_url(&api_url, add.allow_insecure_url)?;
     let start = parse_start(&add.start_date)?;
     let mut config = TenantConfig::new(
         id.clone(),
@@ -323,6 +332,20 @@ fn build_config(
         naming.tenant_client_secret(id),
         start,
     );
+    if let Some(afosto) = &add.afosto_tenant {
+        if afosto.is_empty()
+            || afosto.len() > 128
+            || !afosto
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(Usage(
+                "--afosto-tenant: only letters, digits, '-' and '_', at most 128".into(),
+            )
+            .into());
+        }
+        config.afosto_tenant = Some(afosto.clone());
+    }
     config.flows.orders = !add.no_orders;
     config.flows.cancellations = !add.no_cancellations;
     config.flows.shipments = !add.no_shipments;
@@ -362,6 +385,35 @@ fn build_config(
         });
     }
     Ok(config)
+}
+
+/// The shop's API root: https on an allowed shop host, the `/api` path, no credentials;
+/// with `--allow-insecure-url`, http and any host (local shops). A refused URL is never
+/// echoed back: it may carry credentials.
+fn check_api_url(raw: &str, allow_insecure: bool) -> Result<Url, Failure> {
+    let refuse = |reason: String| -> Failure { Usage(format!("--api-url {reason}")).into() };
+    let url = Url::parse(raw).map_err(|e| refuse(format!("is not a valid URL: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refuse("must not carry credentials".into()));
+    }
+    if allow_insecure {
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(refuse("must be an http(s) URL with a host".into()));
+        }
+        return Ok(url);
+    }
+    let patterns = std::env::var("ALLOWED_SHOP_HOSTS")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| HostPolicy::DEFAULT_PATTERNS.to_owned());
+    let policy = HostPolicy::parse(&patterns, false)
+        .map_err(|e| Usage(format!("ALLOWED_SHOP_HOSTS: {e}")))?;
+    let hint = " (use --allow-insecure-url for a local shop)";
+    policy
+        .check("api_url", &url)
+        .and_then(|()| policy.check_api_root(&url))
+        .map_err(|e| refuse(format!("is refused: {e}{hint}")))?;
+    Ok(url)
 }
 
 fn parse_start(raw: &str) -> Result<DateTime<Utc>, Failure> {

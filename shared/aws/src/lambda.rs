@@ -190,6 +190,7 @@ impl FromEnv for ReceiveAfostoWebhooks {
         let commands = aws.queue("COMMAND_QUEUE_URL").await?;
         let settings = WebhookSettings::new(aws.config.secrets.clone());
         let webhook = AfostoWebhook::new(
+            aws.stores.tenants,
             aws.stores.secrets,
             aws.stores.idempotency,
             aws.stores.activity,

@@ -129,6 +129,23 @@ pub struct TenantConfig {
     /// A paused tenant keeps its state but is left out of scheduled polls.
     #[serde(default)]
     pub paused: bool,
+    /// Whether the current pause came from an `app.uninstalled` webhook (a re-install lifts
+    /// it) rather than from the operator (a re-install keeps it). Records written before
+    /// this field existed read as `false`: an old pause is kept, the safe reading.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused_by_uninstall: bool,
+    /// When the public app was last installed in the shop. An `app.uninstalled` that is
+    /// not newer than this belongs to an earlier installation and is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_at: Option<DateTime<Utc>>,
+    /// When the app was last uninstalled (cleared by a re-install).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uninstalled_at: Option<DateTime<Utc>>,
+    /// The Afosto tenant (`X-Afosto-Tenant`) whose webhooks belong to this tenant. The
+    /// Afosto webhook finds it in its cached tenant directory, so a header no tenant is
+    /// mapped to is refused without reading any secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub afosto_tenant: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(default)]
@@ -157,6 +174,10 @@ impl TenantConfig {
             payment_filter: PaymentStatusFilter::default(),
             include_test_orders: false,
             paused: false,
+            paused_by_uninstall: false,
+            installed_at: None,
+            uninstalled_at: None,
+            afosto_tenant: None,
             created_at: sync_start,
             updated_at: sync_start,
             version: 0,
@@ -166,6 +187,39 @@ impl TenantConfig {
     /// Whether the scheduler polls this tenant.
     pub fn is_active(&self) -> bool {
         !self.paused
+    }
+
+    /// The operator pauses or resumes the tenant: the pause is then the operator's, which
+    /// a re-install keeps.
+    pub fn set_operator_pause(&mut self, paused: bool) {
+        self.paused = paused;
+        self.paused_by_uninstall = false;
+    }
+
+    /// `app.uninstalled` at `at`: pauses the tenant unless the operator already did (then
+    /// the pause stays the operator's).
+    pub fn mark_uninstalled(&mut self, at: DateTime<Utc>) {
+        if !self.paused {
+            self.paused = true;
+            self.paused_by_uninstall = true;
+        }
+        self.uninstalled_at = Some(at);
+    }
+
+    /// A successful install at `at`: lifts only a pause that an uninstall caused.
+    pub fn mark_installed(&mut self, at: DateTime<Utc>) {
+        if self.paused_by_uninstall {
+            self.paused = false;
+            self.paused_by_uninstall = false;
+        }
+        self.installed_at = Some(at);
+        self.uninstalled_at = None;
+    }
+
+    /// Whether an `app.uninstalled` that happened at `at` concerns the current
+    /// installation: only when it is newer than the last install.
+    pub fn uninstall_applies(&self, at: DateTime<Utc>) -> bool {
+        self.installed_at.is_none_or(|installed| at > installed)
     }
 }
 
@@ -181,5 +235,50 @@ mod tests {
         let one_of = PaymentStatusFilter::OneOf(vec!["PAID".into(), "PARTIALLY_PAID".into()]);
         assert!(one_of.admits("PARTIALLY_PAID"));
         assert!(!one_of.admits("VOIDED"));
+    }
+
+    fn tenant() -> TenantConfig {
+        TenantConfig::new(
+            TenantId::parse("t").expect("id"),
+            Url::parse("https://s.beyondshop.cloud/api").expect("url"),
+            AuthMode::AuthorizationCode,
+            "c",
+            SecretRef("s".into()),
+            DateTime::<Utc>::UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn a_reinstall_lifts_an_uninstall_pause_but_keeps_the_operators() {
+        let t0 = DateTime::<Utc>::UNIX_EPOCH;
+        let later = t0 + chrono::TimeDelta::seconds(60);
+        let mut uninstalled = tenant();
+        uninstalled.mark_installed(t0);
+        assert!(!uninstalled.uninstall_applies(t0));
+        assert!(uninstalled.uninstall_applies(later));
+        uninstalled.mark_uninstalled(later);
+        assert!(uninstalled.paused && uninstalled.paused_by_uninstall);
+        uninstalled.mark_installed(later);
+        assert!(!uninstalled.paused);
+
+        let mut operator = tenant();
+        operator.set_operator_pause(true);
+        operator.mark_uninstalled(later);
+        assert!(!operator.paused_by_uninstall);
+        operator.mark_installed(later);
+        assert!(
+            operator.paused,
+            "the operator's pause survives a re-install"
+        );
+    }
+
+    #[test]
+    fn records_without_the_new_fields_still_read() {
+        let mut value = serde_json::to_value(tenant()).expect("serializes");
+        let object = value.as_object_mut().expect("object");
+        assert!(!object.contains_key("installed_at"));
+        object.insert("paused".into(), true.into());
+        let old: TenantConfig = serde_json::from_value(value).expect("reads");
+        assert!(old.paused && !old.paused_by_uninstall && old.installed_at.is_none());
     }
 }

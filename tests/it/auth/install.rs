@@ -230,6 +230,7 @@ async fn install_and_reinstall(kind: Kind) {
     else {
         panic!("update failed");
     };
+    h.backend.clock.advance(chrono::TimeDelta::seconds(1));
     let query = callback_query(&h.sandbox, CLIENT_SECRET, |_| {});
     let response = h
         .installer
@@ -244,7 +245,13 @@ async fn install_and_reinstall(kind: Kind) {
         .await
         .expect("reads")
         .expect("kept");
-    assert_eq!(after, changed, "a reinstall keeps the configuration");
+    // The install time moves on (and with it the version); the rest is kept.
+    assert!(after.installed_at > changed.installed_at);
+    let mut expected = changed.clone();
+    expected.installed_at = after.installed_at;
+    expected.version = after.version;
+    expected.updated_at = after.updated_at;
+    assert_eq!(after, expected, "a reinstall keeps the configuration");
     let again = h
         .backend
         .stores
@@ -452,7 +459,7 @@ async fn webhook_to_poll(kind: Kind) {
 }
 
 /// A delivery signed with the tenant's stored signer secret.
-async fn signed(h: &Harness, tenant: &TenantId, event: &str, body: &str) -> WebhookDelivery {
+pub async fn signed(h: &Harness, tenant: &TenantId, event: &str, body: &str) -> WebhookDelivery {
     let secret = h
         .backend
         .stores
@@ -510,6 +517,7 @@ async fn webhook_checks(kind: Kind) {
             .status(),
         401
     );
+    // An unknown tenant and a missing tenant answer like a bad signature.
     let mut unknown = good.clone();
     unknown.query = Some("tenant=nobody-here".to_owned());
     assert_eq!(
@@ -518,7 +526,7 @@ async fn webhook_checks(kind: Kind) {
             .await
             .expect_err("unknown")
             .status(),
-        404
+        401
     );
     let mut no_tenant = good.clone();
     no_tenant.query = None;
@@ -528,7 +536,7 @@ async fn webhook_checks(kind: Kind) {
             .await
             .expect_err("no tenant")
             .status(),
-        400
+        401
     );
     assert!(
         receive_polls(&h.queue.queue, 0).await.is_empty(),
@@ -540,24 +548,32 @@ async fn webhook_checks(kind: Kind) {
         h.receiver.handle(&good).await.expect("first"),
         Outcome::PollRequested
     );
-    let updated = signed(&h, &id, "order.updated", body).await;
+    let order_body = |n: u32| format!(r#"{{"_id":"order-{n}","_payloadType":"order"}}"#);
+    let updated = signed(&h, &id, "order.updated", &order_body(1)).await;
     assert_eq!(
         h.receiver.handle(&updated).await.expect("second"),
         Outcome::PollScheduled
     );
-    for _ in 0..5 {
+    for n in 2..7 {
+        let more = signed(&h, &id, "order.updated", &order_body(n)).await;
         assert_eq!(
-            h.receiver.handle(&updated).await.expect("more"),
+            h.receiver.handle(&more).await.expect("more"),
             Outcome::Deduplicated
         );
     }
+    // The same signed delivery again is a no-op.
+    assert_eq!(
+        h.receiver.handle(&updated).await.expect("again"),
+        Outcome::Duplicate
+    );
     // The next window polls again.
     h.backend.clock.advance(chrono::TimeDelta::seconds(31));
+    let next = signed(&h, &id, "order.created", &order_body(99)).await;
     assert_eq!(
-        h.receiver.handle(&good).await.expect("next window"),
+        h.receiver.handle(&next).await.expect("next window"),
         Outcome::PollRequested
     );
-    let other = signed(&h, &id, "product.updated", "{}").await;
+    let other = signed(&h, &id, "product.updated", r#"{"_payloadType":"product"}"#).await;
     assert_eq!(
         h.receiver.handle(&other).await.expect("ignored"),
         Outcome::Ignored
@@ -575,6 +591,8 @@ async fn uninstall(kind: Kind) {
         .await
         .expect("reads")
         .expect("exists");
+    // An app payload without a time of its own: it happened when it arrives.
+    h.backend.clock.advance(chrono::TimeDelta::seconds(1));
     let delivery = signed(&h, &id, "app.uninstalled", r#"{"_payloadType":"App"}"#).await;
     assert_eq!(
         h.receiver.handle(&delivery).await.expect("handled"),
@@ -601,7 +619,7 @@ async fn uninstall(kind: Kind) {
         "tokens deleted"
     );
     // Orders of a paused tenant are not polled.
-    let order = signed(&h, &id, "order.created", "{}").await;
+    let order = signed(&h, &id, "order.created", r#"{"_payloadType":"order"}"#).await;
     assert_eq!(
         h.receiver.handle(&order).await.expect("handled"),
         Outcome::TenantPaused

@@ -106,6 +106,7 @@ async fn run_once_applies_stdin_commands_and_writes_events_and_results() {
             &tenant,
             "--api-url",
             &sandbox.shop_api_url(SHOP),
+            "--allow-insecure-url",
             "--client-id",
             CLIENT_ID,
             "--client-secret-stdin",

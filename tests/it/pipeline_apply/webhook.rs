@@ -19,6 +19,30 @@ both!(webhook_signatures_dedup_and_delivery_to_the_shop);
 
 const AFOSTO_TENANT: &str = "afosto-tenant-1";
 
+/// Maps `afosto` to `tenant` in the tenant configuration.
+pub(crate) async fn map_afosto_tenant(
+    stores: &connector::ports::StateStores,
+    tenant: &domain::tenant::TenantId,
+    afosto: &str,
+) {
+    let mut config = stores
+        .tenants
+        .get(tenant)
+        .await
+        .expect("reads")
+        .expect("the tenant exists");
+    config.afosto_tenant = Some(afosto.to_owned());
+    let outcome = stores
+        .tenants
+        .update(config, chrono::Utc::now())
+        .await
+        .expect("updates");
+    assert!(matches!(
+        outcome,
+        connector::ports::tenants::UpdateOutcome::Updated(_)
+    ));
+}
+
 fn request(body: &str, signature: Option<&str>, tenant: Option<&str>) -> LambdaFunctionUrlRequest {
     let mut request = LambdaFunctionUrlRequest::default();
     if let Some(signature) = signature {
@@ -51,7 +75,9 @@ async fn webhook_signatures_dedup_and_delivery_to_the_shop(backend: Backend) {
         )
         .await
         .expect("endpoint secret stored");
+    map_afosto_tenant(&h.stores, &h.tenant, AFOSTO_TENANT).await;
     let webhook = AfostoWebhook::new(
+        h.stores.tenants.clone(),
         h.stores.secrets.clone(),
         h.stores.idempotency.clone(),
         h.stores.activity.clone(),

@@ -38,7 +38,25 @@ async fn the_signed_delivery_becomes_one_ship_command_and_a_forged_one_nothing()
         .await
         .expect("endpoint secret stored");
     let stores = &backend.stores;
+    // The tenant that the Afosto tenant is mapped to, as `tenant add --afosto-tenant` does.
+    let mut config = domain::tenant::TenantConfig::new(
+        domain::tenant::TenantId::parse(TENANT).expect("valid id"),
+        url::Url::parse("https://sample-shop.beyondshop.cloud/api").expect("valid url"),
+        domain::tenant::AuthMode::ClientCredentials,
+        "client",
+        backend
+            .naming
+            .tenant_client_secret(&domain::tenant::TenantId::parse(TENANT).expect("valid id")),
+        chrono::Utc::now(),
+    );
+    config.afosto_tenant = Some(AFOSTO_TENANT.to_owned());
+    stores
+        .tenants
+        .create(config, chrono::Utc::now())
+        .await
+        .expect("tenant stored");
     let handler = ReceiveAfostoWebhooks::new(AfostoWebhook::new(
+        stores.tenants.clone(),
         stores.secrets.clone(),
         stores.idempotency.clone(),
         stores.activity.clone(),

@@ -119,6 +119,7 @@ impl World {
             secret,
             Utc::now() - TimeDelta::days(30),
         );
+        config.afosto_tenant = Some(AFOSTO_TENANT.to_owned());
         config.locations = vec![LocationMapping {
             afosto_location_id: LOCATION.to_owned(),
             target: StockTarget::ShopAvailability,

@@ -68,6 +68,8 @@ fn add_args(sandbox: &SandboxHandle, tenant: &str) -> Vec<String> {
         tenant.into(),
         "--api-url".into(),
         sandbox.shop_api_url(SHOP),
+        // The sandbox is a local shop over http.
+        "--allow-insecure-url".into(),
         "--client-id".into(),
         CLIENT_ID.into(),
         "--start-date".into(),
@@ -387,4 +389,76 @@ async fn verify_public_app(kind: Kind) {
         after.refresh_token.is_some(),
         "the rotated refresh token was stored"
     );
+}
+
+/// `--api-url` is https on an allowed shop host at its `/api` root, without credentials,
+/// unless `--allow-insecure-url` says it is a local shop; a refused URL is not echoed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_urls_are_https_on_shop_hosts_without_credentials_and_never_echoed() {
+    let backend = Backend::open(Kind::Embedded).await;
+    let tenant = crate::support::unique_tenant("url").to_string();
+    for (url, insecure) in [
+        ("http://shop.beyondshop.cloud/api", false),
+        ("ftp://shop.beyondshop.cloud/api", false),
+        ("https://evil.example.com/api", false),
+        ("https://shop.beyondshop.cloud/x/api", false),
+        (
+            "https://user:hunter2-secret@shop.beyondshop.cloud/api",
+            false,
+        ),
+        ("http://user:hunter2-secret@127.0.0.1:1/api", true),
+        ("ftp://127.0.0.1:1/api", true),
+    ] {
+        let mut args = vec![
+            "add".to_owned(),
+            tenant.clone(),
+            "--api-url".to_owned(),
+            url.to_owned(),
+            "--client-id".to_owned(),
+            CLIENT_ID.to_owned(),
+            "--client-secret-env".to_owned(),
+            "EPAGES_TEST_SECRET".to_owned(),
+            "--start-date".to_owned(),
+            "2026-01-01".to_owned(),
+        ];
+        if insecure {
+            args.push("--allow-insecure-url".to_owned());
+        }
+        let run = run_cli(&backend, args, None, vec![("EPAGES_TEST_SECRET", "s")]).await;
+        assert_eq!(run.code, 2, "{url}: {} {}", run.stdout, run.stderr);
+        for output in [&run.stdout, &run.stderr] {
+            assert!(!output.contains("hunter2"), "{url}: {output}");
+            assert!(!output.contains(url), "{url} echoed: {output}");
+        }
+    }
+    let tenant_id = TenantId::parse(&tenant).expect("id");
+    assert!(
+        state(&backend)
+            .await
+            .tenants
+            .get(&tenant_id)
+            .await
+            .expect("reads")
+            .is_none()
+    );
+    // An upper-case shop host at its root is fine.
+    let run = run_cli(
+        &backend,
+        vec![
+            "add".into(),
+            tenant.clone(),
+            "--api-url".into(),
+            "https://MyShop.beyondshop.cloud/api".into(),
+            "--client-id".into(),
+            CLIENT_ID.into(),
+            "--client-secret-env".into(),
+            "EPAGES_TEST_SECRET".into(),
+            "--start-date".into(),
+            "2026-01-01".into(),
+        ],
+        None,
+        vec![("EPAGES_TEST_SECRET", "s")],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }

@@ -1,13 +1,15 @@
 //! Afosto webhooks (afosto.md A.9) → commands on the command queue.
 //!
-//! Each request is checked before anything else: the `X-Afosto-Tenant` header names the
-//! Afosto tenant; its endpoint secret and our tenant id are one secret,
-//! `{SECRETS_PREFIX}/afosto-webhooks/{afosto tenant}` holding
-//! `{"tenant": "<our tenant id>", "secret": "<endpoint secret>"}` — `TenantConfig` has no
-//! field for the Afosto tenant, and keeping the mapping beside the secret needs no second
-//! lookup and scales to any number of tenants. The `X-Afosto-Hmac-Sha256` header must be
-//! the hex HMAC-SHA256 of the raw body under that secret, compared in constant time;
-//! anything else is 401 with no detail.
+//! Each request is checked before anything else, cheapest first, so that what a caller
+//! without the secret can send costs no AWS call: the `X-Afosto-Tenant` header must be a
+//! safe name, `X-Afosto-Hmac-Sha256` exactly 64 hex digits (no `sha256=` prefix), the
+//! body at most [`MAX_BODY_BYTES`] of JSON. Then the Afosto tenant must be mapped to one
+//! of our tenants (`TenantConfig::afosto_tenant`, found in the cached
+//! [`TenantDirectory`]): an unmapped header is refused without reading any secret. Only
+//! then is the endpoint secret read, `{SECRETS_PREFIX}/afosto-webhooks/{afosto tenant}`
+//! holding `{"tenant": "<our tenant id>", "secret": "<endpoint secret>"}`; its tenant must
+//! be the mapped one, and the signature the hex HMAC-SHA256 of the raw body under that
+//! secret, compared in constant time. Anything else is 401 with no detail.
 //!
 //! Then: deduplicate on `message_id` in the idempotency store (durable for
 //! [`WebhookSettings::dedup_ttl`], not only SQS's 5-minute window); turn `IN_TRANSIT` into a
@@ -19,6 +21,7 @@
 //! it is read leniently from the candidate paths in [`paths`]; when a needed value is at
 //! none of them the answer is 422 naming the field, and the activity log records it.
 
+mod directory;
 mod payload;
 
 use std::sync::Arc;
@@ -31,12 +34,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::Sha256;
 
+pub use directory::TenantDirectory;
 pub use payload::{PayloadError, WebhookEnvelope, command_for, paths};
 
 use crate::ports::idempotency::{ClaimOutcome, IdempotencyKey};
 use crate::ports::queue::OutgoingMessage;
 use crate::ports::secrets::SecretNaming;
-use crate::ports::{ActivityLog, Clock, IdempotencyStore, MessageQueue, SecretStore};
+use crate::ports::{ActivityLog, Clock, IdempotencyStore, MessageQueue, SecretStore, TenantStore};
 use contracts::command::Command;
 use domain::activity::{
     ActivityEntry, ActivityOutcome, Correlation, Direction, EntityKind, EntityRef,
@@ -49,6 +53,8 @@ pub use aws_lambda_events::event::lambda_function_urls::{
 
 pub const SIGNATURE_HEADER: &str = "x-afosto-hmac-sha256";
 pub const TENANT_HEADER: &str = "x-afosto-tenant";
+/// Afosto sends one entity's JSON; anything larger is refused before it is read.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Settings of the webhook handler.
 #[derive(Clone, Debug)]
@@ -123,6 +129,7 @@ impl WebhookAnswer {
 }
 
 pub struct AfostoWebhook {
+    directory: TenantDirectory,
     secrets: Arc<dyn SecretStore>,
     idempotency: Arc<dyn IdempotencyStore>,
     activity: Arc<dyn ActivityLog>,
@@ -133,6 +140,7 @@ pub struct AfostoWebhook {
 
 impl AfostoWebhook {
     pub fn new(
+        tenants: Arc<dyn TenantStore>,
         secrets: Arc<dyn SecretStore>,
         idempotency: Arc<dyn IdempotencyStore>,
         activity: Arc<dyn ActivityLog>,
@@ -141,6 +149,7 @@ impl AfostoWebhook {
         settings: WebhookSettings,
     ) -> Self {
         Self {
+            directory: TenantDirectory::new(tenants),
             secrets,
             idempotency,
             activity,
@@ -153,6 +162,9 @@ impl AfostoWebhook {
     /// The Lambda Function URL entry point.
     pub async fn handle(&self, request: &LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
         let body = match raw_body(request) {
+            Some(body) if body.len() > MAX_BODY_BYTES => {
+                return WebhookAnswer::new(413, "too_large", None).into_response();
+            }
             Some(body) => body,
             None => {
                 return WebhookAnswer::new(400, "bad_request", Some("body is not base64".into()))
@@ -170,9 +182,28 @@ impl AfostoWebhook {
         else {
             return WebhookAnswer::unauthorized();
         };
-        let Some(signature) = header(headers, SIGNATURE_HEADER).filter(|s| !s.trim().is_empty())
-        else {
+        let Some(signature) = header(headers, SIGNATURE_HEADER).filter(|s| well_formed(s)) else {
             return WebhookAnswer::unauthorized();
+        };
+        if body.len() > MAX_BODY_BYTES {
+            return WebhookAnswer::new(413, "too_large", None);
+        }
+        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+            return WebhookAnswer::new(400, "bad_request", Some("the body is not JSON".into()));
+        }
+        let mapped = match self.directory.lookup(afosto_tenant, self.clock.now()).await {
+            Ok(Some(tenant)) => tenant,
+            Ok(None) => {
+                tracing::warn!(
+                    afosto_tenant,
+                    "webhook for an Afosto tenant no tenant is mapped to"
+                );
+                return WebhookAnswer::unauthorized();
+            }
+            Err(error) => {
+                tracing::warn!(%error, "reading the tenant directory failed");
+                return WebhookAnswer::new(503, "retry", None);
+            }
         };
         let endpoint = match self
             .secrets
@@ -203,6 +234,10 @@ impl AfostoWebhook {
                 return WebhookAnswer::new(503, "retry", None);
             }
         };
+        if endpoint.tenant != mapped {
+            tracing::error!(afosto_tenant, tenant = %mapped, secret_tenant = %endpoint.tenant, "the endpoint secret names another tenant than the tenant configuration");
+            return WebhookAnswer::unauthorized();
+        }
         if !signature_matches(&endpoint.secret, body, signature) {
             tracing::warn!(afosto_tenant, "webhook signature does not match");
             return WebhookAnswer::unauthorized();
@@ -385,6 +420,12 @@ fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 
+/// A hex HMAC-SHA256 is exactly 64 hex digits; anything else (empty, a prefix such as
+/// `sha256=`, a truncated value) is refused before any lookup.
+fn well_formed(signature: &str) -> bool {
+    signature.len() == 64 && signature.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Afosto tenant ids become part of a secret name: only `A-Za-z0-9_-`, at most 128.
 fn valid_afosto_tenant(value: &str) -> bool {
     !value.is_empty()
@@ -406,7 +447,10 @@ fn raw_body(request: &LambdaFunctionUrlRequest) -> Option<Vec<u8>> {
 
 /// Hex HMAC-SHA256 of `body` under `secret`, compared in constant time (`verify_slice`).
 pub fn signature_matches(secret: &SecretString, body: &[u8], signature_hex: &str) -> bool {
-    let Ok(signature) = hex::decode(signature_hex.trim()) else {
+    if !well_formed(signature_hex) {
+        return false;
+    }
+    let Ok(signature) = hex::decode(signature_hex) else {
         return false;
     };
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()) else {
@@ -456,6 +500,10 @@ mod tests {
         ));
         assert!(!signature_matches(&key, body, "not hex"));
         assert!(!signature_matches(&key, body, &good[..10]));
+        assert!(!signature_matches(&key, body, &good[..63]));
+        assert!(!signature_matches(&key, body, &format!("sha256={good}")));
+        assert!(!signature_matches(&key, body, &format!(" {good}")));
+        assert!(!signature_matches(&key, body, ""));
     }
 
     #[test]

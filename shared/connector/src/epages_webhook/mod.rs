@@ -12,7 +12,16 @@
 //! first webhook, one delayed to the end of the window for everything after it, so bursts
 //! cost two polls and no order waits longer than the window.
 //! `app.uninstalled` pauses the tenant and deletes its tokens; its configuration stays.
+//!
+//! The action is read from the signed body ([`payload`]): the unsigned
+//! `X-EPAGES-WEBHOOK-EVENT-TYPE` header must agree with the body's `_payloadType`. Every
+//! verified delivery is claimed once by a fingerprint of what was signed (durable for
+//! [`DEDUP_TTL`]), so duplicates and replays are no-ops. An `app.uninstalled` acts only
+//! when it is newer than the tenant's last install. A caller without the signer secret
+//! gets one answer (401, same body) whether the tenant exists or not, and more than
+//! [`MAX_SIGNATURES`] signature values are refused before any work.
 
+mod payload;
 mod signature;
 
 use std::sync::Arc;
@@ -27,6 +36,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use payload::{PayloadError, SignedEvent, fingerprint, signed_event};
 pub use signature::{sign, verify_any};
 
 use crate::config::{self, ConfigError};
@@ -45,6 +55,14 @@ use domain::tenant::{SecretRef, TenantConfig, TenantId};
 pub const TENANT_PARAM: &str = "tenant";
 pub const SIGNATURE_HEADER: &str = "x-epages-signature";
 pub const EVENT_TYPE_HEADER: &str = "x-epages-webhook-event-type";
+/// A shop has a handful of signers (beyond-api.md §7.1: two to five); more values than
+/// this are an attempt to make us compute HMACs, and are refused before any.
+pub const MAX_SIGNATURES: usize = 8;
+/// Deliveries are one entity's JSON; anything larger is refused before it is read.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How long a delivery's fingerprint is remembered. ePages keeps failed deliveries for a
+/// manual retry of unknown horizon; a week covers its automatic retries with room.
+pub const DEDUP_TTL: TimeDelta = TimeDelta::days(7);
 
 /// Our callback URI for a tenant: `{base}?tenant={id}` (other query parameters of the
 /// base are kept).
@@ -171,6 +189,10 @@ pub enum Outcome {
     /// The tenant is paused; nothing to do.
     TenantPaused,
     Uninstalled,
+    /// An `app.uninstalled` not newer than the tenant's last install: ignored.
+    StaleUninstall,
+    /// The same signed delivery was handled before: nothing done again.
+    Duplicate,
     /// An event type we do not act on.
     Ignored,
 }
@@ -178,12 +200,19 @@ pub enum Outcome {
 /// Why a delivery was refused or failed; each maps to an HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
-    #[error("missing or invalid `tenant` parameter")]
-    BadTenantParam,
-    #[error("unknown tenant {0}")]
-    UnknownTenant(TenantId),
-    #[error("signature missing or invalid for tenant {0}")]
-    BadSignature(TenantId),
+    /// A missing or invalid `tenant` parameter, an unknown tenant, a missing or wrong
+    /// signature, too many signature values: one answer, so that tenants cannot be
+    /// enumerated (the log says which).
+    #[error("signature missing or invalid")]
+    Unauthorized,
+    #[error("the body is larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+    #[error("the body is not valid base64 UTF-8")]
+    BadBody,
+    #[error("the delivery is refused: {0}")]
+    Payload(#[from] PayloadError),
+    #[error("the same delivery is being handled; retry later")]
+    InProgress,
     #[error("{what} failed")]
     Store {
         what: &'static str,
@@ -197,9 +226,10 @@ pub enum WebhookError {
 impl WebhookError {
     pub fn status(&self) -> u16 {
         match self {
-            WebhookError::BadTenantParam => 400,
-            WebhookError::UnknownTenant(_) => 404,
-            WebhookError::BadSignature(_) => 401,
+            WebhookError::Unauthorized => 401,
+            WebhookError::TooLarge => 413,
+            WebhookError::BadBody | WebhookError::Payload(_) => 400,
+            WebhookError::InProgress => 409,
             WebhookError::Store { .. } | WebhookError::Queue(_) => 503,
         }
     }
@@ -212,7 +242,18 @@ fn store(what: &'static str) -> impl FnOnce(StoreError) -> WebhookError {
 impl WebhookReceiver {
     /// Verifies and acts on one delivery.
     pub async fn handle(&self, delivery: &WebhookDelivery) -> Result<Outcome, WebhookError> {
-        let tenant_id = delivery
+        // Cheap checks first: nothing below them costs a store call or an HMAC.
+        if delivery.signatures.is_empty() || delivery.signatures.len() > MAX_SIGNATURES {
+            tracing::warn!(
+                signatures = delivery.signatures.len(),
+                "webhook without signatures or with too many"
+            );
+            return Err(WebhookError::Unauthorized);
+        }
+        if delivery.body.len() > MAX_BODY_BYTES {
+            return Err(WebhookError::TooLarge);
+        }
+        let Some(tenant_id) = delivery
             .query
             .as_deref()
             .and_then(|query| {
@@ -221,7 +262,10 @@ impl WebhookReceiver {
                     .map(|(_, value)| value.into_owned())
             })
             .and_then(|raw| TenantId::parse(&raw).ok())
-            .ok_or(WebhookError::BadTenantParam)?;
+        else {
+            tracing::warn!("webhook without a valid tenant parameter");
+            return Err(WebhookError::Unauthorized);
+        };
         let Some(tenant) = self
             .stores
             .tenants
@@ -230,7 +274,7 @@ impl WebhookReceiver {
             .map_err(store("reading the tenant"))?
         else {
             tracing::warn!(tenant = %tenant_id, "webhook for an unknown tenant");
-            return Err(WebhookError::UnknownTenant(tenant_id));
+            return Err(WebhookError::Unauthorized);
         };
         let signer = self
             .stores
@@ -254,15 +298,61 @@ impl WebhookReceiver {
                 signatures = delivery.signatures.len(),
                 "webhook signature missing or invalid"
             );
-            return Err(WebhookError::BadSignature(tenant_id));
+            return Err(WebhookError::Unauthorized);
         }
-        let event_type = delivery.event_type.as_deref().unwrap_or("");
-        tracing::info!(tenant = %tenant_id, event_type, "verified ePages webhook");
-        match event_type {
-            "order.created" | "order.updated" => self.request_poll(&tenant).await,
-            "app.uninstalled" => self.uninstall(tenant).await,
-            _ => Ok(Outcome::Ignored),
+        let header = delivery.event_type.as_deref().unwrap_or("");
+        let event = signed_event(header, &delivery.body).inspect_err(|error| {
+            tracing::warn!(tenant = %tenant_id, event_type = header, %error, "verified webhook refused");
+        })?;
+        tracing::info!(tenant = %tenant_id, event_type = header, "verified ePages webhook");
+
+        // One claim per signed delivery: a duplicate or a replay with other headers is
+        // the same fingerprint.
+        let now = self.clock.now();
+        let key = IdempotencyKey::new(format!(
+            "{tenant_id}:epages-webhook:{}",
+            fingerprint(uri.as_str(), &delivery.body)
+        ))
+        .map_err(store("building the delivery key"))?;
+        let hold = now + TimeDelta::seconds(60);
+        match self
+            .stores
+            .idempotency
+            .claim(&key, hold, now + DEDUP_TTL, now)
+            .await
+            .map_err(store("claiming the delivery"))?
+        {
+            ClaimOutcome::Claimed => {}
+            ClaimOutcome::AlreadyCompleted(_) => {
+                tracing::info!(tenant = %tenant_id, "duplicate webhook delivery ignored");
+                return Ok(Outcome::Duplicate);
+            }
+            ClaimOutcome::InProgress { .. } => return Err(WebhookError::InProgress),
         }
+        let result = match event {
+            SignedEvent::Order { id } => {
+                tracing::debug!(tenant = %tenant_id, order = ?id, "order webhook");
+                self.request_poll(&tenant).await
+            }
+            SignedEvent::AppUninstalled { at } => self.uninstall(tenant, at.unwrap_or(now)).await,
+            SignedEvent::Other => Ok(Outcome::Ignored),
+        };
+        match &result {
+            Ok(outcome) => {
+                let record = serde_json::json!({ "outcome": outcome });
+                if let Err(error) = self.stores.idempotency.complete(&key, &record).await {
+                    // Done already; a redelivery within the hold is InProgress, after it
+                    // the claim is free again and the action (idempotent) repeats.
+                    tracing::warn!(tenant = %tenant_id, %error, "cannot complete the delivery claim");
+                }
+            }
+            Err(_) => {
+                if let Err(error) = self.stores.idempotency.release(&key).await {
+                    tracing::warn!(tenant = %tenant_id, %error, "cannot release the delivery claim");
+                }
+            }
+        }
+        result
     }
 
     /// The first webhook of a window polls now; the first one after it schedules one poll
@@ -334,14 +424,28 @@ impl WebhookReceiver {
         Ok(Outcome::Deduplicated)
     }
 
-    /// Pauses the tenant (configuration kept) and deletes its tokens.
-    async fn uninstall(&self, mut tenant: TenantConfig) -> Result<Outcome, WebhookError> {
+    /// Pauses the tenant (configuration kept) and deletes its tokens, when the uninstall
+    /// at `at` is newer than the tenant's last install; an older one is ignored.
+    async fn uninstall(
+        &self,
+        mut tenant: TenantConfig,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, WebhookError> {
         for _ in 0..5 {
-            if tenant.paused {
-                break;
+            if !tenant.uninstall_applies(at) {
+                tracing::warn!(
+                    tenant = %tenant.id,
+                    uninstalled_at = %at,
+                    installed_at = ?tenant.installed_at,
+                    "app.uninstalled is not newer than the last install: ignored, tokens kept"
+                );
+                return Ok(Outcome::StaleUninstall);
             }
             let mut paused = tenant.clone();
-            paused.paused = true;
+            paused.mark_uninstalled(at);
+            if paused == tenant {
+                break;
+            }
             match self
                 .stores
                 .tenants
@@ -385,11 +489,8 @@ impl WebhookReceiver {
         &self,
         request: &LambdaFunctionUrlRequest,
     ) -> LambdaFunctionUrlResponse {
-        let delivery = match delivery_from(request) {
-            Ok(delivery) => delivery,
-            Err(reason) => return json_response(400, &serde_json::json!({ "error": reason })),
-        };
-        match self.handle(&delivery).await {
+        let delivery = delivery_from(request);
+        match async { self.handle(&delivery?).await }.await {
             Ok(outcome) => json_response(200, &serde_json::json!({ "outcome": outcome })),
             Err(error) => {
                 if error.status() >= 500 {
@@ -405,32 +506,39 @@ impl WebhookReceiver {
 }
 
 /// Reads a delivery from a Function URL event (multiple header values arrive joined by
-/// commas; base64 never contains one).
-pub fn delivery_from(request: &LambdaFunctionUrlRequest) -> Result<WebhookDelivery, String> {
-    let header_values = |name: &str| -> Vec<String> {
+/// commas; base64 never contains one). At most [`MAX_SIGNATURES`] + 1 values are kept:
+/// enough for [`WebhookReceiver::handle`] to refuse the lot.
+pub fn delivery_from(request: &LambdaFunctionUrlRequest) -> Result<WebhookDelivery, WebhookError> {
+    let header_values = |name: &str, limit: usize| -> Vec<String> {
         request
             .headers
             .get_all(name)
             .iter()
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(','))
-            .map(|value| value.trim().to_owned())
+            .map(str::trim)
             .filter(|value| !value.is_empty())
+            .take(limit)
+            .map(str::to_owned)
             .collect()
     };
     let body = match (&request.body, request.is_base64_encoded) {
         (None, _) => String::new(),
+        // Base64 is 4/3 of the bytes: refuse an oversized body before decoding it.
+        (Some(body), _) if body.len() > MAX_BODY_BYTES.div_ceil(3) * 4 => {
+            return Err(WebhookError::TooLarge);
+        }
         (Some(body), false) => body.clone(),
         (Some(body), true) => base64::engine::general_purpose::STANDARD
             .decode(body)
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(|| "the body is not valid base64 UTF-8".to_owned())?,
+            .ok_or(WebhookError::BadBody)?,
     };
     Ok(WebhookDelivery {
         query: request.raw_query_string.clone(),
-        signatures: header_values(SIGNATURE_HEADER),
-        event_type: header_values(EVENT_TYPE_HEADER).into_iter().next(),
+        signatures: header_values(SIGNATURE_HEADER, MAX_SIGNATURES + 1),
+        event_type: header_values(EVENT_TYPE_HEADER, 1).into_iter().next(),
         body,
     })
 }

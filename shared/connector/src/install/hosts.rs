@@ -88,6 +88,11 @@ impl HostPolicy {
             return Err(refuse("must name a host, not an IP address"));
         };
         let domain = domain.to_ascii_lowercase();
+        // `shop.beyondshop.cloud.` resolves like the name without the dot, but is not
+        // the name we allow (nor the one a tenant id is derived from).
+        if domain.ends_with('.') || domain.split('.').any(str::is_empty) {
+            return Err(refuse("the host name has an empty label"));
+        }
         let allowed = self.patterns.iter().any(|pattern| match pattern {
             HostPattern::Exact(host) => domain == *host,
             HostPattern::Suffix(suffix) => {
@@ -98,6 +103,38 @@ impl HostPolicy {
             Ok(())
         } else {
             Err(refuse("the host is not an allowed shop host"))
+        }
+    }
+}
+
+impl HostPolicy {
+    /// `api_url` is the shop's API root: `/api` (loopback sandbox shops: any path ending
+    /// in `/api`, since they share one host), with no query or fragment.
+    pub fn check_api_root(&self, api_url: &Url) -> Result<(), InstallError> {
+        let refuse = |reason: &str| InstallError::DisallowedUrl {
+            field: "api_url",
+            reason: reason.to_owned(),
+        };
+        if api_url.query().is_some() || api_url.fragment().is_some() {
+            return Err(refuse("must not carry a query or a fragment"));
+        }
+        let path = api_url.path();
+        let path = path.strip_suffix('/').unwrap_or(path);
+        let loopback = match api_url.host() {
+            Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+            Some(Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        let root = if loopback && self.allow_loopback {
+            path.ends_with("/api")
+        } else {
+            path == "/api"
+        };
+        if root {
+            Ok(())
+        } else {
+            Err(refuse("must be the shop's /api root"))
         }
     }
 }
@@ -140,6 +177,27 @@ mod tests {
         ));
         assert!(!check(&policy, "http://127.0.0.1:8080/api"));
         assert!(!check(&policy, "https://93.184.216.34/api"));
+        assert!(!check(&policy, "https://shop.beyondshop.cloud./api"));
+        assert!(!check(&policy, "https://evil.com/.beyondshop.cloud/api"));
+        assert!(!check(&policy, "https://x@shop.beyondshop.cloud/api"));
+        assert!(!check(&policy, "https://[::2]/api"));
+        let root = |url: &str| {
+            policy
+                .check_api_root(&Url::parse(url).expect("url"))
+                .is_ok()
+        };
+        assert!(root("https://shop.beyondshop.cloud/api"));
+        assert!(root("https://shop.beyondshop.cloud/api/"));
+        assert!(!root("https://shop.beyondshop.cloud/x/api"));
+        assert!(!root("https://shop.beyondshop.cloud/api/x"));
+        assert!(!root("https://shop.beyondshop.cloud/api?x=1"));
+        assert!(!root("http://127.0.0.1:1/shops/s1/api"));
+        let local = HostPolicy::default().allowing_loopback();
+        assert!(
+            local
+                .check_api_root(&Url::parse("http://127.0.0.1:1/shops/s1/api").expect("url"))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -9,20 +9,20 @@
 //! Refusals store nothing.
 
 mod hosts;
+mod ids;
+mod signature;
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::lambda_function_urls::{
     LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
 };
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
-use sha1::Sha1;
+use secrecy::SecretString;
 use url::Url;
 
 pub use hosts::HostPolicy;
+pub use ids::{legacy_tenant_id_for, same_shop, tenant_id_for};
+pub use signature::{install_signature, install_signature_sha256, verify_install_signature};
 
 use crate::auth::stored_tokens_expiry;
 use crate::config::{self, ConfigError};
@@ -143,6 +143,9 @@ pub enum InstallError {
     TokenEndpoint(#[source] Box<BeyondError>),
     #[error("the shop host {0:?} gives no valid tenant id")]
     TenantId(String),
+    /// The derived id belongs to a tenant of another shop: never overwrite it.
+    #[error("tenant {0} belongs to another shop")]
+    OtherShop(TenantId),
     #[error("{what} failed")]
     Store {
         what: &'static str,
@@ -162,6 +165,7 @@ impl InstallError {
             | InstallError::CodeRejected(_)
             | InstallError::TenantId(_) => 400,
             InstallError::BadSignature => 401,
+            InstallError::OtherShop(_) => 409,
             InstallError::TokenEndpoint(_) => 502,
             InstallError::MissingAppSecret(_)
             | InstallError::Store { .. }
@@ -197,74 +201,6 @@ pub struct Installer {
     pub clock: Arc<dyn Clock>,
 }
 
-/// `base64(HMAC-SHA1(client_secret, code + ":" + access_token_url))` checked in constant
-/// time. `+` turned into a space by a sloppy encoder is put back first.
-pub fn verify_install_signature(
-    client_secret: &SecretString,
-    code: &str,
-    access_token_url: &str,
-    signature: &str,
-) -> bool {
-    let Ok(given) = STANDARD.decode(signature.trim().replace(' ', "+")) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(client_secret.expose_secret().as_bytes()) else {
-        return false;
-    };
-    mac.update(code.as_bytes());
-    mac.update(b":");
-    mac.update(access_token_url.as_bytes());
-    mac.verify_slice(&given).is_ok()
-}
-
-/// The signature ePages would send (for tests and the sandbox-driven local runner).
-pub fn install_signature(
-    client_secret: &SecretString,
-    code: &str,
-    access_token_url: &str,
-) -> String {
-    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(client_secret.expose_secret().as_bytes()) else {
-        return String::new();
-    };
-    mac.update(code.as_bytes());
-    mac.update(b":");
-    mac.update(access_token_url.as_bytes());
-    STANDARD.encode(mac.finalize().into_bytes())
-}
-
-/// A tenant id derived from the shop's API URL, the same on every install:
-/// `https://myshop.beyondshop.cloud/api` → `myshop-beyondshop-cloud`. A port and a path
-/// other than `/api` are part of it (sandbox shops share one host).
-pub fn tenant_id_for(api_url: &Url) -> Result<TenantId, InstallError> {
-    let host = api_url.host_str().unwrap_or_default().to_ascii_lowercase();
-    let mut raw = host.clone();
-    if let Some(port) = api_url.port() {
-        raw.push_str(&format!("-{port}"));
-    }
-    let path = api_url.path().trim_end_matches('/');
-    let path = path.strip_suffix("/api").unwrap_or(path);
-    raw.push_str(path);
-    let mut id = String::new();
-    for c in raw.chars() {
-        let c = if c.is_ascii_alphanumeric() {
-            c.to_ascii_lowercase()
-        } else {
-            '-'
-        };
-        if !(c == '-' && (id.is_empty() || id.ends_with('-'))) {
-            id.push(c);
-        }
-    }
-    let mut id = id.trim_end_matches('-').to_owned();
-    if id.len() > TenantId::MAX_LEN {
-        use sha2::{Digest, Sha256};
-        let digest = hex::encode(Sha256::digest(raw.as_bytes()));
-        id.truncate(TenantId::MAX_LEN - 13);
-        id = format!("{}-{}", id.trim_end_matches('-'), &digest[..12]);
-    }
-    TenantId::parse(&id).map_err(|_| InstallError::TenantId(host))
-}
-
 impl Installer {
     /// Checks and performs one install.
     pub async fn install(&self, params: &InstallParams) -> Result<Installed, InstallError> {
@@ -291,14 +227,23 @@ impl Installer {
         let (_, return_url) = url_param("return_url", &params.return_url)?;
         let (_, api_url) = url_param("api_url", &params.api_url)?;
         let (raw_token_url, token_url) = url_param("access_token_url", &params.access_token_url)?;
-        // The token endpoint must belong to the same shop as the API.
-        if token_url.host_str() != api_url.host_str() || token_url.port() != api_url.port() {
-            return Err(InstallError::DisallowedUrl {
-                field: "access_token_url",
-                reason: "is not on the api_url's host".to_owned(),
-            });
+        // The API is the shop's `/api` root: the path is unsigned, and a tenant id or a
+        // client built from another path would name another shop (or nothing).
+        self.config.hosts.check_api_root(&api_url)?;
+        // The token endpoint and the merchant's way back belong to the same shop as the
+        // API: the credentials go nowhere else, and we redirect to no other shop.
+        for (field, url) in [
+            ("access_token_url", &token_url),
+            ("return_url", &return_url),
+        ] {
+            if !ids::same_origin(url, &api_url) {
+                return Err(InstallError::DisallowedUrl {
+                    field,
+                    reason: "is not on the api_url's host".to_owned(),
+                });
+            }
         }
-        let tenant_id = tenant_id_for(&api_url)?;
+        let tenant_id = self.resolve_tenant_id(&api_url).await?;
 
         let app_secret = self
             .stores
@@ -365,8 +310,35 @@ impl Installer {
         })
     }
 
-    /// Creates the tenant, or keeps an existing one's configuration (a reinstall after an
-    /// uninstall resumes it).
+    /// The tenant id of the shop: the collision-free id, or the id an existing tenant of
+    /// the same shop got under the old, lossy rule (docs/ONBOARDING.md, "Tenant ids").
+    async fn resolve_tenant_id(&self, api_url: &Url) -> Result<TenantId, InstallError> {
+        let id = tenant_id_for(api_url)?;
+        let tenants = &self.stores.tenants;
+        if tenants
+            .get(&id)
+            .await
+            .map_err(store("reading the tenant"))?
+            .is_some()
+        {
+            return Ok(id);
+        }
+        if let Ok(legacy) = legacy_tenant_id_for(api_url)
+            && legacy != id
+            && let Some(existing) = tenants
+                .get(&legacy)
+                .await
+                .map_err(store("reading the tenant"))?
+            && same_shop(&existing.api_url, api_url)
+        {
+            return Ok(legacy);
+        }
+        Ok(id)
+    }
+
+    /// Creates the tenant, or keeps an existing one's configuration when it is the same
+    /// shop (a reinstall after an uninstall resumes it; an operator's pause stays). A
+    /// tenant of another shop is never touched.
     async fn upsert_tenant(
         &self,
         id: &TenantId,
@@ -382,7 +354,7 @@ impl Installer {
                 .map_err(store("reading the tenant"))?
             {
                 None => {
-                    let config = TenantConfig::new(
+                    let mut config = TenantConfig::new(
                         id.clone(),
                         api_url.clone(),
                         AuthMode::AuthorizationCode,
@@ -390,6 +362,7 @@ impl Installer {
                         self.config.client_secret.clone(),
                         now,
                     );
+                    config.mark_installed(now);
                     match self
                         .stores
                         .tenants
@@ -402,15 +375,16 @@ impl Installer {
                     }
                 }
                 Some(existing) => {
+                    if !same_shop(&existing.api_url, api_url) {
+                        tracing::warn!(tenant = %id, "install for another shop under an existing tenant id refused");
+                        return Err(InstallError::OtherShop(id.clone()));
+                    }
                     let mut updated = existing.clone();
                     updated.api_url = api_url.clone();
                     updated.auth_mode = AuthMode::AuthorizationCode;
                     updated.client_id = self.config.client_id.clone();
                     updated.client_secret = self.config.client_secret.clone();
-                    updated.paused = false;
-                    if updated == existing {
-                        return Ok((existing, true));
-                    }
+                    updated.mark_installed(now);
                     match self
                         .stores
                         .tenants
@@ -591,54 +565,6 @@ enum RegisterError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tenant_ids_are_derived_from_the_shop() {
-        let id = |url: &str| tenant_id_for(&Url::parse(url).expect("url")).map(|id| id.to_string());
-        assert_eq!(
-            id("https://myshop.beyondshop.cloud/api").ok().as_deref(),
-            Some("myshop-beyondshop-cloud")
-        );
-        assert_eq!(
-            id("https://MyShop.beyondshop.cloud/api/").ok().as_deref(),
-            Some("myshop-beyondshop-cloud")
-        );
-        assert_eq!(
-            id("http://127.0.0.1:8080/shops/s1/api").ok().as_deref(),
-            Some("127-0-0-1-8080-shops-s1")
-        );
-        let long = format!("https://{}.beyondshop.cloud/api", "a".repeat(60));
-        let long_id = id(&long).expect("long hosts are shortened");
-        assert!(long_id.len() <= TenantId::MAX_LEN);
-        assert_eq!(id(&long).ok(), Some(long_id));
-    }
-
-    #[test]
-    fn install_signatures_are_checked() {
-        let secret = SecretString::from("app-secret".to_owned());
-        let token_url = "https://s.beyondshop.cloud/api/oauth/token";
-        let good = install_signature(&secret, "abc", token_url);
-        assert!(verify_install_signature(&secret, "abc", token_url, &good));
-        assert!(verify_install_signature(
-            &secret,
-            "abc",
-            token_url,
-            &good.replace('+', " ")
-        ));
-        assert!(!verify_install_signature(&secret, "abd", token_url, &good));
-        assert!(!verify_install_signature(
-            &SecretString::from("other".to_owned()),
-            "abc",
-            token_url,
-            &good
-        ));
-        assert!(!verify_install_signature(
-            &secret,
-            "abc",
-            token_url,
-            "not base64!"
-        ));
-    }
 
     #[test]
     fn params_are_url_decoded() {

@@ -49,7 +49,7 @@ pub fn count_epages_webhook(metrics: &Metrics, response: &LambdaFunctionUrlRespo
     }
     match body_member(response, "outcome").as_deref() {
         Some("poll_requested" | "poll_scheduled") => metrics.incr(Metric::PollRequestsEnqueued),
-        Some("deduplicated") => metrics.incr(Metric::WebhooksDuplicate),
+        Some("deduplicated" | "duplicate") => metrics.incr(Metric::WebhooksDuplicate),
         Some("uninstalled") => metrics.incr(Metric::AppsUninstalled),
         _ => {}
     }
