@@ -34,7 +34,7 @@ fn no_wildcard_actions_and_no_wildcard_data_resources() {
                 if service == "secretsmanager" {
                     let arn = tagged(resource, "Sub").and_then(Value::as_str);
                     assert!(
-                        arn.is_some_and(|arn| arn.ends_with(":secret:epages-sync/${Stage}/*")),
+                        arn.is_some_and(|arn| arn.contains(":secret:epages-sync/${Stage}/")),
                         "{action} reaches beyond the stage's secret prefix: {resource:?}"
                     );
                 }
@@ -152,4 +152,158 @@ fn public_functions_have_capped_concurrency() {
             .as_u64()
             .is_some_and(|n| (1..=100).contains(&n))
     );
+}
+
+/// What each function's role may do on the data services, pinned (issue #13): the state
+/// table's item operations without Scan (only the scheduler lists, through a Query on the
+/// index), the activity table append-only, and each function's secrets by path. A widened
+/// role fails here and must be argued for in this table.
+const DATA_GRANTS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "SchedulePollsFunction",
+        &[("dynamodb:Query", "${StateTable.Arn}/index/gsi1")],
+    ),
+    (
+        "PollOrdersFunction",
+        &[
+            ("secretsmanager:GetSecretValue", "tenants/*/client-secret-*"),
+            ("secretsmanager:GetSecretValue", "apps/*/client-secret-*"),
+        ],
+    ),
+    (
+        "ApplyCommandsFunction",
+        &[
+            ("secretsmanager:GetSecretValue", "tenants/*/client-secret-*"),
+            ("secretsmanager:GetSecretValue", "apps/*/client-secret-*"),
+        ],
+    ),
+    (
+        "AfostoWebhookFunction",
+        &[("secretsmanager:GetSecretValue", "afosto-webhooks/*")],
+    ),
+    (
+        "EpagesWebhookFunction",
+        &[(
+            "secretsmanager:GetSecretValue",
+            "tenants/*/webhook-signer-*",
+        )],
+    ),
+    (
+        "InstallAppFunction",
+        &[
+            (
+                "secretsmanager:GetSecretValue",
+                "apps/${PublicAppName}/client-secret-*",
+            ),
+            (
+                "secretsmanager:GetSecretValue",
+                "tenants/*/webhook-signer-*",
+            ),
+            (
+                "secretsmanager:PutSecretValue",
+                "tenants/*/webhook-signer-*",
+            ),
+            ("secretsmanager:CreateSecret", "tenants/*/webhook-signer-*"),
+        ],
+    ),
+];
+
+/// The state-table item operations every function but the scheduler has.
+const STATE_ITEM_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+];
+
+/// `(action, resource)` pairs a role grants on DynamoDB and Secrets Manager, resources
+/// written as the template writes them (secret ARNs after the stage prefix).
+fn data_grants(function: &Value) -> Vec<(String, String)> {
+    let mut grants = Vec::new();
+    for statement in statements(&function["Properties"]["Policies"]) {
+        for action in actions(statement) {
+            if !action.starts_with("dynamodb:") && !action.starts_with("secretsmanager:") {
+                continue;
+            }
+            for resource in statement_resources(statement) {
+                let text = match (get_att(resource), tagged(resource, "Sub")) {
+                    (Some((table, "Arn")), _) => format!("{table}.Arn"),
+                    (_, Some(sub)) => {
+                        let sub = sub.as_str().unwrap_or_default();
+                        sub.split_once(":secret:epages-sync/${Stage}/")
+                            .map_or(sub, |(_, path)| path)
+                            .to_owned()
+                    }
+                    _ => format!("{resource:?}"),
+                };
+                grants.push((action.to_owned(), text));
+            }
+        }
+    }
+    grants.sort();
+    grants
+}
+
+#[test]
+fn each_role_has_exactly_its_data_grants() {
+    let template = template();
+    for (id, function) in resources_of(&template, "AWS::Serverless::Function") {
+        assert!(
+            function["Properties"]["Policies"]
+                .as_sequence()
+                .is_some_and(|policies| policies
+                    .iter()
+                    .all(|p| p.get("Statement").is_some() || tagged(p, "If").is_some())),
+            "{id}: SAM policy templates (DynamoDBCrudPolicy & co.) grant Scan and more; write the statements"
+        );
+        let (_, pinned) = DATA_GRANTS
+            .iter()
+            .find(|(name, _)| *name == id)
+            .unwrap_or_else(|| panic!("{id} is missing from DATA_GRANTS"));
+        let mut expected: Vec<(String, String)> = pinned
+            .iter()
+            .map(|(action, resource)| ((*action).to_owned(), (*resource).to_owned()))
+            .collect();
+        if id != "SchedulePollsFunction" {
+            for action in STATE_ITEM_ACTIONS {
+                expected.push(((*action).to_owned(), "StateTable.Arn".to_owned()));
+                expected.push(((*action).to_owned(), "${StateTable.Arn}/index/*".to_owned()));
+            }
+            expected.push((
+                "dynamodb:BatchWriteItem".to_owned(),
+                "ActivityTable.Arn".to_owned(),
+            ));
+        }
+        // The KMS statement (only with a customer key) is not data access itself.
+        expected.sort();
+        assert_eq!(data_grants(function), expected, "{id}");
+    }
+}
+
+/// Done-when 20 of issue #13, said plainly: no Scan anywhere (nothing lists by scanning),
+/// and the public install callback cannot write the public app's client secret.
+#[test]
+fn no_scan_and_install_app_cannot_replace_the_app_secret() {
+    let template = template();
+    for (id, function) in resources_of(&template, "AWS::Serverless::Function") {
+        let grants = data_grants(function);
+        assert!(
+            grants.iter().all(|(action, _)| action != "dynamodb:Scan"),
+            "{id} may Scan"
+        );
+        if id == "InstallAppFunction" {
+            for (action, resource) in &grants {
+                let writes = matches!(
+                    action.as_str(),
+                    "secretsmanager:PutSecretValue" | "secretsmanager:CreateSecret"
+                );
+                assert!(
+                    !(writes && (resource.starts_with("apps/") || resource.starts_with('*'))),
+                    "install-app may write {resource}"
+                );
+            }
+        }
+    }
 }
