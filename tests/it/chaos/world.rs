@@ -74,6 +74,7 @@ pub fn chaos_http() -> HttpSettings {
         },
         max_concurrent_requests: 4,
         user_agent: "epages-sync-chaos".to_owned(),
+        ..HttpSettings::default()
     }
 }
 

@@ -1,0 +1,423 @@
+//! Issue 13: no token or secret reaches any sink. A local shop plays malformed and echoing
+//! token answers through a poll (the Lambda's SQS path, dead letters included) and
+//! `tenant verify` of the CLI; every sink is scanned for the secrets: tracing at TRACE,
+//! the embedded state files (activity log, poll state, queues and dead letters), the poll
+//! error as printed, CLI stdout and stderr. The token store is the one place a token may be.
+
+mod shop;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use chrono::TimeDelta;
+use connector::auth::ShopClients;
+use connector::pipeline::poll::{PollService, PollSettings};
+use connector::pipeline::poll_request::{PollRequest, PollTrigger};
+use connector::ports::activity::Retention;
+use connector::ports::{Clock, ManualClock, MessageQueue, StateStores};
+use domain::tenant::{AuthMode, SecretRef, TenantConfig, TenantId};
+use domain::tokens::TenantTokens;
+use embedded::{EmbeddedQueue, EmbeddedQueueConfig};
+use secrecy::SecretString;
+
+use shop::{Answer, FakeShop};
+
+/// What the shop hands out and echoes: a JWT-like access token, an opaque refresh token,
+/// and the app's client secret. None may appear in any sink.
+const AT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZWNyZXRzLXRlc3QifQ.QWNjZXNzVG9rZW4tc2lnbg";
+const RT: &str = "rt-4f1e9b7c-opaque-refresh-88d2";
+const OLD_RT: &str = "rt-stored-0a9c-opaque-refresh-7713";
+const CLIENT_SECRET: &str = "cs-secrets-test-5e2d9a";
+const SECRETS: [&str; 4] = [AT, RT, OLD_RT, CLIENT_SECRET];
+
+fn valid_token() -> serde_json::Value {
+    serde_json::json!({
+        "access_token": AT, "token_type": "bearer", "refresh_token": RT,
+        "expires_in": 43199, "scope": "ordr:r ordr:u", "tenantId": 135, "jti": "j-1"
+    })
+}
+
+fn with(field: &str, value: serde_json::Value) -> String {
+    let mut token = valid_token();
+    token[field] = value;
+    token.to_string()
+}
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    stores: StateStores,
+    clock: Arc<ManualClock>,
+    poll_dead_letters: Arc<EmbeddedQueue>,
+    service: PollService,
+    clients: Arc<ShopClients>,
+    tenant: TenantId,
+    shop: FakeShop,
+}
+
+impl World {
+    async fn start(mode: AuthMode, token: Answer, api: Option<Answer>) -> Self {
+        let shop = FakeShop::start(token, api).await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(ManualClock::new(crate::support::now()));
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let stores = ::embedded::open_state(dir.path(), Retention::default(), dyn_clock.clone())
+            .await
+            .expect("state opens");
+        let queue = |name: &str| {
+            EmbeddedQueue::open(
+                dir.path(),
+                EmbeddedQueueConfig::new(name),
+                dyn_clock.clone(),
+            )
+        };
+        let order_events = queue("order-events.fifo").await.expect("opens");
+        let poll_queue = queue("poll").await.expect("opens");
+        let poll_dead_letters = queue("poll-dlq").await.expect("opens");
+        let tenant = crate::support::unique_tenant("secrets");
+        let secret = SecretRef(format!("epages-sync/test/tenants/{tenant}/client-secret"));
+        stores
+            .secrets
+            .put(&secret, SecretString::from(CLIENT_SECRET.to_owned()))
+            .await
+            .expect("secret stored");
+        let config = TenantConfig::new(
+            tenant.clone(),
+            shop.api_url.clone(),
+            mode,
+            "secrets-client",
+            secret,
+            crate::support::now() - TimeDelta::hours(1),
+        );
+        stores
+            .tenants
+            .create(config, crate::support::now())
+            .await
+            .expect("tenant stored");
+        if mode == AuthMode::AuthorizationCode {
+            // Installed earlier: an expired access token and a refresh token to exchange.
+            let tokens = TenantTokens {
+                access_token: SecretString::from("expired-access-0001".to_owned()),
+                access_expires_at: crate::support::now() - TimeDelta::hours(1),
+                refresh_token: Some(SecretString::from(OLD_RT.to_owned())),
+                version: 0,
+            };
+            stores
+                .tokens
+                .put_if_version(&tenant, &tokens)
+                .await
+                .expect("tokens stored");
+        }
+        let clients = Arc::new(ShopClients::new(
+            &stores,
+            crate::pipeline_poll::harness::fast_http(),
+            clock.clone(),
+        ));
+        let events: Arc<dyn MessageQueue> = order_events;
+        let polls: Arc<dyn MessageQueue> = poll_queue;
+        let service = PollService::new(
+            stores.clone(),
+            clients.clone(),
+            events,
+            polls,
+            clock.clone(),
+            PollSettings::default(),
+        );
+        Self {
+            dir,
+            stores,
+            clock,
+            poll_dead_letters,
+            service,
+            clients,
+            tenant,
+            shop,
+        }
+    }
+
+    /// One poll through the Lambda's SQS path: `true` when the record succeeded.
+    async fn poll(&self) -> bool {
+        let request = PollRequest {
+            tenant: self.tenant.clone(),
+            trigger: PollTrigger::Schedule,
+            requested_at: self.clock.now(),
+        };
+        let mut message = SqsMessage::default();
+        message.message_id = Some(format!("poll-{}", uuid::Uuid::new_v4()));
+        message.body = Some(serde_json::to_string(&request).expect("serializes"));
+        message.event_source_arn = Some("arn:aws:sqs:eu-west-1:000000000000:poll".to_owned());
+        message
+            .attributes
+            .insert("ApproximateReceiveCount".to_owned(), "1".to_owned());
+        let mut event = SqsEvent::default();
+        event.records = vec![message];
+        let response = self
+            .service
+            .handle_event(&event, self.poll_dead_letters.as_ref())
+            .await
+            .expect("the batch is processed");
+        let dead = self
+            .poll_dead_letters
+            .receive(10, Duration::ZERO, Some(Duration::from_secs(1)))
+            .await
+            .expect("receives");
+        response.batch_item_failures.is_empty() && dead.is_empty()
+    }
+
+    /// Every state file but the token and secret stores (where secrets belong), as text.
+    fn state_files(&self) -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        let mut dirs = vec![self.dir.path().to_owned()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("readable").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path
+                    .file_name()
+                    .is_some_and(|name| name != "tokens.json" && name != "secrets.json")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    files.push((path.display().to_string(), text));
+                }
+            }
+        }
+        files
+    }
+
+    /// `tenant verify` of the real binary on this state directory. Run off the runtime's
+    /// thread: the local shop it talks to is served by this (single-threaded) runtime.
+    async fn cli_verify(&self) -> (String, String) {
+        let mut command = std::process::Command::new(crate::support::cli_binary());
+        command
+            .arg("tenant")
+            .arg("--state-dir")
+            .arg(self.dir.path())
+            .args(["verify", self.tenant.as_str()])
+            .env("RUST_LOG", "trace");
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .expect("joins")
+            .expect("the CLI runs");
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// The text every sink of this world holds (plus `extra`), after the run.
+    async fn sinks(&self, buffer: &Buffer) -> Vec<(String, String)> {
+        let (stdout, stderr) = self.cli_verify().await;
+        let mut sinks = vec![("tracing".to_owned(), buffer.text())];
+        sinks.extend(self.state_files());
+        sinks.push(("cli stdout".to_owned(), stdout));
+        sinks.push(("cli stderr".to_owned(), stderr));
+        sinks
+    }
+}
+
+fn assert_no_secret(scenario: &str, sinks: &[(String, String)]) {
+    for (sink, text) in sinks {
+        for secret in SECRETS {
+            if let Some(line) = text.lines().find(|line| line.contains(secret)) {
+                panic!("{scenario}: a secret appears in {sink}: {line}");
+            }
+        }
+    }
+}
+
+fn capture() -> (Buffer, tracing::subscriber::DefaultGuard) {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (buffer, tracing::subscriber::set_default(subscriber))
+}
+
+/// The activity log and the dead-letter reason: the poll's failure as recorded.
+fn recorded(world: &World) -> String {
+    world
+        .state_files()
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn run_failing(scenario: &str, mode: AuthMode, token: Answer, api: Option<Answer>) -> String {
+    let (buffer, _guard) = capture();
+    let world = World::start(mode, token, api).await;
+    assert!(!world.poll().await, "{scenario}: the poll fails");
+    let recorded = recorded(&world);
+    let sinks = world.sinks(&buffer).await;
+    let cli: String = sinks
+        .iter()
+        .filter(|(sink, _)| sink.starts_with("cli"))
+        .map(|(_, text)| text.as_str())
+        .collect();
+    assert!(
+        cli.contains("token"),
+        "{scenario}: the CLI reports the failure: {cli}"
+    );
+    assert!(
+        sinks[0].1.contains("ePages token request failed"),
+        "{scenario}: the failure was traced"
+    );
+    assert_no_secret(scenario, &sinks);
+    assert!(
+        world.shop.token_requests() >= 1,
+        "{scenario}: the token endpoint was asked"
+    );
+    recorded
+}
+
+// Done-when 1: a double-encoded token answer fails the poll, and neither token leaks.
+#[tokio::test(flavor = "current_thread")]
+async fn a_double_encoded_token_answer_fails_the_poll_without_leaking() {
+    let double = serde_json::to_string(&valid_token().to_string()).expect("encodes");
+    for mode in [AuthMode::ClientCredentials, AuthMode::AuthorizationCode] {
+        let recorded = run_failing(
+            "double-encoded",
+            mode,
+            Answer::new(200, double.clone()),
+            None,
+        )
+        .await;
+        assert!(
+            recorded.contains("found string"),
+            "the failure is recorded: {recorded}"
+        );
+    }
+}
+
+// Done-when 2: wrong-typed fields holding a token, and `expires_in` as a string: the error
+// names the path and the type only.
+#[tokio::test(flavor = "current_thread")]
+async fn wrong_typed_token_fields_name_path_and_type_only() {
+    for (field, value, found) in [
+        ("tenantId", serde_json::json!(AT), "found string"),
+        ("jti", serde_json::json!({ "token": RT }), "found map"),
+        ("expires_in", serde_json::json!("43199"), "found string"),
+    ] {
+        let recorded = run_failing(
+            field,
+            AuthMode::AuthorizationCode,
+            Answer::new(200, with(field, value)),
+            None,
+        )
+        .await;
+        assert!(
+            recorded.contains(&format!("`{field}`")) && recorded.contains(found),
+            "{field}: path and type recorded: {recorded}"
+        );
+    }
+}
+
+// Done-when 3: Spring-style echoes of the refresh token (400) and the access token (401).
+#[tokio::test(flavor = "current_thread")]
+async fn echoed_tokens_in_token_and_api_errors_do_not_leak() {
+    let refresh = serde_json::json!({
+        "error": "invalid_grant", "error_description": format!("Invalid refresh token: {OLD_RT}")
+    });
+    let recorded = run_failing(
+        "400 invalid refresh token",
+        AuthMode::AuthorizationCode,
+        Answer::new(400, refresh.to_string()),
+        None,
+    )
+    .await;
+    assert!(recorded.contains("invalid_grant"), "{recorded}");
+    let access = serde_json::json!({
+        "error": "invalid_token", "error_description": format!("Invalid access token: {AT}")
+    });
+    run_failing(
+        "401 invalid access token",
+        AuthMode::ClientCredentials,
+        Answer::new(200, valid_token().to_string()),
+        Some(Answer::new(401, access.to_string())),
+    )
+    .await;
+}
+
+// Done-when 4: valid JSON followed by garbage is malformed.
+#[tokio::test(flavor = "current_thread")]
+async fn a_token_answer_with_trailing_garbage_is_malformed() {
+    let recorded = run_failing(
+        "trailing garbage",
+        AuthMode::ClientCredentials,
+        Answer::new(200, format!("{}x", valid_token())),
+        None,
+    )
+    .await;
+    assert!(recorded.contains("trailing characters"), "{recorded}");
+}
+
+// Done-when 5: a lifetime at or below the refresh margin does not cause a token request
+// per call.
+#[tokio::test(flavor = "current_thread")]
+async fn short_or_missing_lifetimes_ask_for_one_token_per_poll() {
+    let mut missing = valid_token();
+    missing
+        .as_object_mut()
+        .expect("object")
+        .remove("expires_in");
+    for (name, body) in [
+        ("expires_in 60", with("expires_in", serde_json::json!(60))),
+        ("no expires_in", missing.to_string()),
+    ] {
+        for mode in [AuthMode::ClientCredentials, AuthMode::AuthorizationCode] {
+            let world = World::start(mode, Answer::new(200, body.clone()), None).await;
+            assert!(world.poll().await, "{name}: the poll succeeds");
+            assert_eq!(
+                world.shop.token_requests(),
+                1,
+                "{name} {mode:?}: one token per poll"
+            );
+            // More calls in the same process reuse it.
+            let client = world
+                .clients
+                .client_for(
+                    &world
+                        .stores
+                        .tenants
+                        .get(&world.tenant)
+                        .await
+                        .unwrap()
+                        .unwrap(),
+                )
+                .expect("builds");
+            for _ in 0..5 {
+                client.list_signers().await.expect("lists");
+            }
+            assert_eq!(world.shop.token_requests(), 1, "{name} {mode:?}: still one");
+            assert!(world.shop.api_requests() >= 6);
+        }
+    }
+}
