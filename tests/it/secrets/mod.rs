@@ -4,6 +4,7 @@
 //! the embedded state files (activity log, poll state, queues and dead letters), the poll
 //! error as printed, CLI stdout and stderr. The token store is the one place a token may be.
 
+mod client;
 mod shop;
 
 use std::io::Write;

@@ -15,6 +15,7 @@ use axum::routing::post;
 pub struct Answer {
     pub status: u16,
     pub body: String,
+    pub location: Option<String>,
 }
 
 impl Answer {
@@ -22,6 +23,15 @@ impl Answer {
         Self {
             status,
             body: body.into(),
+            location: None,
+        }
+    }
+
+    /// A redirect to `location` (on this shop, so a followed redirect would be counted).
+    pub fn redirect(location: impl Into<String>) -> Self {
+        Self {
+            location: Some(location.into()),
+            ..Self::new(302, "")
         }
     }
 }
@@ -77,12 +87,20 @@ impl FakeShop {
 }
 
 fn respond(answer: &Answer) -> Response {
-    (
+    let mut response = (
         StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [("content-type", "application/json")],
         answer.body.clone(),
     )
-        .into_response()
+        .into_response();
+    if let Some(location) = answer
+        .location
+        .as_deref()
+        .and_then(|l| axum::http::HeaderValue::from_str(l).ok())
+    {
+        response.headers_mut().insert("location", location);
+    }
+    response
 }
 
 async fn token_endpoint(State(script): State<Script>) -> Response {
