@@ -11,16 +11,21 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_adapters::AwsStateConfig;
+use aws_adapters::provision::QueueSpec;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::TimeDelta;
 use connector::auth::ShopClients;
 use connector::pipeline::poll::{PollService, PollSettings};
 use connector::pipeline::poll_request::{PollRequest, PollTrigger};
 use connector::ports::activity::Retention;
+use connector::ports::secrets::SecretNaming;
 use connector::ports::{Clock, ManualClock, MessageQueue, StateStores};
 use domain::tenant::{AuthMode, SecretRef, TenantConfig, TenantId};
 use domain::tokens::TenantTokens;
 use embedded::{EmbeddedQueue, EmbeddedQueueConfig};
+
+use crate::support::aws as aws_support;
 use secrecy::SecretString;
 
 use shop::{Answer, FakeShop};
@@ -69,11 +74,23 @@ impl Buffer {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Embedded,
+    /// moto: the AWS SDK's own tracing is captured too.
+    Aws,
+}
+
 struct World {
+    /// The embedded state directory, or an empty one the CLI is not pointed at on AWS.
     dir: tempfile::TempDir,
+    aws: Option<AwsStateConfig>,
     stores: StateStores,
     clock: Arc<ManualClock>,
-    poll_dead_letters: Arc<EmbeddedQueue>,
+    poll_dead_letters: Arc<dyn MessageQueue>,
+    /// Dead letters received so far, as text (body and attributes).
+    dead_letters: Mutex<Vec<String>>,
+    _keep: Vec<Box<dyn std::any::Any + Send + Sync>>,
     service: PollService,
     clients: Arc<ShopClients>,
     tenant: TenantId,
@@ -82,25 +99,63 @@ struct World {
 
 impl World {
     async fn start(mode: AuthMode, token: Answer, api: Option<Answer>) -> Self {
+        Self::on(Backend::Embedded, mode, token, api).await
+    }
+
+    async fn on(backend: Backend, mode: AuthMode, token: Answer, api: Option<Answer>) -> Self {
         let shop = FakeShop::start(token, api).await;
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(ManualClock::new(crate::support::now()));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let stores = ::embedded::open_state(dir.path(), Retention::default(), dyn_clock.clone())
-            .await
-            .expect("state opens");
-        let queue = |name: &str| {
-            EmbeddedQueue::open(
-                dir.path(),
-                EmbeddedQueueConfig::new(name),
-                dyn_clock.clone(),
-            )
+        let mut keep: Vec<Box<dyn std::any::Any + Send + Sync>> = Vec::new();
+        let (stores, aws, prefix, order_events, poll_queue, poll_dead_letters) = match backend {
+            Backend::Embedded => {
+                let stores =
+                    ::embedded::open_state(dir.path(), Retention::default(), dyn_clock.clone())
+                        .await
+                        .expect("state opens");
+                let queue = |name: &str| {
+                    EmbeddedQueue::open(
+                        dir.path(),
+                        EmbeddedQueueConfig::new(name),
+                        dyn_clock.clone(),
+                    )
+                };
+                let events: Arc<dyn MessageQueue> =
+                    queue("order-events.fifo").await.expect("opens");
+                let polls: Arc<dyn MessageQueue> = queue("poll").await.expect("opens");
+                let dead: Arc<dyn MessageQueue> = queue("poll-dlq").await.expect("opens");
+                let prefix = "epages-sync/test".to_owned();
+                (stores, None, prefix, events, polls, dead)
+            }
+            Backend::Aws => {
+                let sdk = aws_support::sdk_config().await;
+                let (_, state_table) = aws_support::table("secrets-state").await;
+                let (_, activity_table) = aws_support::table("secrets-activity").await;
+                let prefix = aws_support::unique("epages-sync/test");
+                let config = AwsStateConfig {
+                    state_table,
+                    activity_table,
+                    secrets: SecretNaming::new(prefix.clone()).expect("valid prefix"),
+                    secrets_kms_key_id: None,
+                    activity_retention: Retention::default(),
+                    secrets_cache_ttl: Duration::ZERO,
+                };
+                let stores = aws_adapters::state_stores(&sdk, &config, dyn_clock.clone());
+                let events = aws_support::queue_pair(QueueSpec::fifo("secrets-events")).await;
+                let polls = aws_support::queue_pair(QueueSpec::standard("secrets-poll")).await;
+                let queues = (
+                    events.queue.clone(),
+                    polls.queue.clone(),
+                    polls.dead_letters.clone(),
+                );
+                keep.push(Box::new(events));
+                keep.push(Box::new(polls));
+                (stores, Some(config), prefix, queues.0, queues.1, queues.2)
+            }
         };
-        let order_events = queue("order-events.fifo").await.expect("opens");
-        let poll_queue = queue("poll").await.expect("opens");
-        let poll_dead_letters = queue("poll-dlq").await.expect("opens");
         let tenant = crate::support::unique_tenant("secrets");
-        let secret = SecretRef(format!("epages-sync/test/tenants/{tenant}/client-secret"));
+        let secret = SecretRef(format!("{prefix}/tenants/{tenant}/client-secret"));
         stores
             .secrets
             .put(&secret, SecretString::from(CLIENT_SECRET.to_owned()))
@@ -138,21 +193,22 @@ impl World {
             crate::pipeline_poll::harness::fast_http(),
             clock.clone(),
         ));
-        let events: Arc<dyn MessageQueue> = order_events;
-        let polls: Arc<dyn MessageQueue> = poll_queue;
         let service = PollService::new(
             stores.clone(),
             clients.clone(),
-            events,
-            polls,
+            order_events,
+            poll_queue,
             clock.clone(),
             PollSettings::default(),
         );
         Self {
             dir,
+            aws,
             stores,
             clock,
             poll_dead_letters,
+            dead_letters: Mutex::default(),
+            _keep: keep,
             service,
             clients,
             tenant,
@@ -186,6 +242,11 @@ impl World {
             .receive(10, Duration::ZERO, Some(Duration::from_secs(1)))
             .await
             .expect("receives");
+        let mut seen = self.dead_letters.lock().unwrap_or_else(|p| p.into_inner());
+        seen.extend(
+            dead.iter()
+                .map(|message| format!("{} {:?}", message.body, message.attributes)),
+        );
         response.batch_item_failures.is_empty() && dead.is_empty()
     }
 
@@ -214,10 +275,21 @@ impl World {
     /// thread: the local shop it talks to is served by this (single-threaded) runtime.
     async fn cli_verify(&self) -> (String, String) {
         let mut command = std::process::Command::new(crate::support::cli_binary());
+        command.arg("tenant");
+        match &self.aws {
+            Some(aws) => {
+                command
+                    .args(["--backend", "aws"])
+                    .env("STATE_TABLE", &aws.state_table)
+                    .env("ACTIVITY_TABLE", &aws.activity_table)
+                    .env("SECRETS_PREFIX", aws.secrets.prefix())
+                    .env("SECRETS_CACHE_SECONDS", "0");
+            }
+            None => {
+                command.arg("--state-dir").arg(self.dir.path());
+            }
+        }
         command
-            .arg("tenant")
-            .arg("--state-dir")
-            .arg(self.dir.path())
             .args(["verify", self.tenant.as_str()])
             .env("RUST_LOG", "trace");
         let output = tokio::task::spawn_blocking(move || command.output())
@@ -235,6 +307,14 @@ impl World {
         let (stdout, stderr) = self.cli_verify().await;
         let mut sinks = vec![("tracing".to_owned(), buffer.text())];
         sinks.extend(self.state_files());
+        let dead = self
+            .dead_letters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .join("\n");
+        sinks.push(("dead letters".to_owned(), dead));
+        let state = self.stores.poll_state.get(&self.tenant).await;
+        sinks.push(("poll state".to_owned(), format!("{state:?}")));
         sinks.push(("cli stdout".to_owned(), stdout));
         sinks.push(("cli stderr".to_owned(), stderr));
         sinks
@@ -254,30 +334,40 @@ fn assert_no_secret(scenario: &str, sinks: &[(String, String)]) {
 fn capture() -> (Buffer, tracing::subscriber::DefaultGuard) {
     let buffer = Buffer::default();
     let writer = buffer.clone();
+    // The production filter at TRACE (`RUST_LOG=trace`): every target, the SDK's included.
     let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
+        .with_env_filter(aws_adapters::lambda::secret_safe_filter(
+            tracing_subscriber::EnvFilter::new("trace"),
+        ))
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
     (buffer, tracing::subscriber::set_default(subscriber))
 }
 
-/// The activity log and the dead-letter reason: the poll's failure as recorded.
-fn recorded(world: &World) -> String {
-    world
-        .state_files()
-        .into_iter()
-        .map(|(_, text)| text)
-        .collect::<Vec<_>>()
-        .join("\n")
+async fn run_failing(scenario: &str, mode: AuthMode, token: Answer, api: Option<Answer>) -> String {
+    run_failing_on(Backend::Embedded, scenario, mode, token, api).await
 }
 
-async fn run_failing(scenario: &str, mode: AuthMode, token: Answer, api: Option<Answer>) -> String {
+/// Plays one scenario; returns what the state sinks recorded (activity log, poll state,
+/// dead letters), for the caller to check the failure is described.
+async fn run_failing_on(
+    backend: Backend,
+    scenario: &str,
+    mode: AuthMode,
+    token: Answer,
+    api: Option<Answer>,
+) -> String {
     let (buffer, _guard) = capture();
-    let world = World::start(mode, token, api).await;
+    let world = World::on(backend, mode, token, api).await;
     assert!(!world.poll().await, "{scenario}: the poll fails");
-    let recorded = recorded(&world);
     let sinks = world.sinks(&buffer).await;
+    let recorded = sinks
+        .iter()
+        .filter(|(sink, _)| sink != "tracing" && !sink.starts_with("cli"))
+        .map(|(_, text)| text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     let cli: String = sinks
         .iter()
         .filter(|(sink, _)| sink.starts_with("cli"))
@@ -288,7 +378,8 @@ async fn run_failing(scenario: &str, mode: AuthMode, token: Answer, api: Option<
         "{scenario}: the CLI reports the failure: {cli}"
     );
     assert!(
-        sinks[0].1.contains("ePages token request failed"),
+        sinks[0].1.contains("record dead-lettered")
+            || sinks[0].1.contains("record will be retried"),
         "{scenario}: the failure was traced"
     );
     assert_no_secret(scenario, &sinks);
@@ -420,5 +511,50 @@ async fn short_or_missing_lifetimes_ask_for_one_token_per_poll() {
             assert_eq!(world.shop.token_requests(), 1, "{name} {mode:?}: still one");
             assert!(world.shop.api_requests() >= 6);
         }
+    }
+}
+
+// The same scenarios on the AWS backend: the AWS SDK's tracing (TRACE, every target) writes
+// the tokens to DynamoDB and must not print them.
+#[tokio::test(flavor = "current_thread")]
+async fn on_aws_no_sink_sees_a_token() {
+    let double = serde_json::to_string(&valid_token().to_string()).expect("encodes");
+    let refresh = serde_json::json!({
+        "error": "invalid_grant", "error_description": format!("Invalid refresh token: {OLD_RT}")
+    });
+    let access = serde_json::json!({
+        "error": "invalid_token", "error_description": format!("Invalid access token: {AT}")
+    });
+    for (scenario, mode, token, api) in [
+        (
+            "double-encoded",
+            AuthMode::AuthorizationCode,
+            Answer::new(200, double),
+            None,
+        ),
+        (
+            "tenantId",
+            AuthMode::ClientCredentials,
+            Answer::new(200, with("tenantId", serde_json::json!(AT))),
+            None,
+        ),
+        (
+            "400 refresh",
+            AuthMode::AuthorizationCode,
+            Answer::new(400, refresh.to_string()),
+            None,
+        ),
+        (
+            "401 access",
+            AuthMode::AuthorizationCode,
+            Answer::new(200, valid_token().to_string()),
+            Some(Answer::new(401, access.to_string())),
+        ),
+    ] {
+        let recorded = run_failing_on(Backend::Aws, scenario, mode, token, api).await;
+        assert!(
+            !recorded.trim().is_empty(),
+            "{scenario}: the failure is recorded"
+        );
     }
 }
