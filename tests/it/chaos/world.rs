@@ -101,6 +101,7 @@ pub struct DriveStats {
 }
 
 /// One message from Afosto's outbound queue.
+#[derive(Debug)]
 pub enum Outbound {
     Event {
         event: Box<OrderEvent>,
@@ -444,6 +445,11 @@ impl World {
                     .expect("deleted");
             }
         }
+    }
+
+    /// The embedded state directory (scanned for secrets outside their stores).
+    pub fn state_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub fn lock_stats(&self) -> std::sync::MutexGuard<'_, DriveStats> {

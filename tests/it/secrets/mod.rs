@@ -558,3 +558,66 @@ async fn on_aws_no_sink_sees_a_token() {
         );
     }
 }
+
+/// For other tests' embedded state (the chaos test): the secrets `dir` holds in its token
+/// and secret stores, none of which may appear in any other file (activity log, poll
+/// state, idempotency records with the results sent to Afosto, queues, dead letters), nor
+/// in `outputs`. Returns the problems found.
+pub fn secrets_outside_their_stores(dir: &std::path::Path, outputs: &[String]) -> Vec<String> {
+    let read = |name: &str| -> serde_json::Value {
+        std::fs::read_to_string(dir.join(name))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    };
+    let mut secrets: Vec<String> = Vec::new();
+    if let Some(tenants) = read("tokens.json")["tenants"].as_object() {
+        for tokens in tenants.values() {
+            for key in ["access_token", "refresh_token"] {
+                if let Some(token) = tokens[key].as_str() {
+                    secrets.push(token.to_owned());
+                }
+            }
+        }
+    }
+    if let Some(values) = read("secrets.json")["secrets"].as_object() {
+        secrets.extend(
+            values
+                .values()
+                .filter_map(|v| v.as_str().map(str::to_owned)),
+        );
+    }
+    secrets.retain(|secret| secret.len() >= 8);
+    let mut texts: Vec<(String, String)> = outputs
+        .iter()
+        .enumerate()
+        .map(|(n, text)| (format!("output {n}"), text.clone()))
+        .collect();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(current) = dirs.pop() {
+        for entry in std::fs::read_dir(&current).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .file_name()
+                .is_some_and(|name| name != "tokens.json" && name != "secrets.json")
+            {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                texts.push((path.display().to_string(), text));
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for (sink, text) in &texts {
+        for secret in &secrets {
+            if text.contains(secret.as_str()) {
+                problems.push(format!("a stored secret appears in {sink}"));
+            }
+        }
+    }
+    if secrets.is_empty() {
+        problems.push("no stored secret found to scan for".to_owned());
+    }
+    problems
+}
