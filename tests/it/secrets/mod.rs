@@ -5,6 +5,7 @@
 //! error as printed, CLI stdout and stderr. The token store is the one place a token may be.
 
 mod client;
+mod command;
 mod shop;
 
 use std::io::Write;
