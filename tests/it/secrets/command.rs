@@ -54,9 +54,13 @@ async fn a_command_failed_by_token_answers_sends_no_token_to_afosto() {
         let results = h.results().await;
         assert_eq!(results.len(), 1, "{scenario}: one result");
         let sent = serde_json::to_string(&results[0]).expect("serializes");
+        let ResultOutcome::Failed(failed) = &results[0].outcome else {
+            panic!("{scenario}: the command fails: {sent}");
+        };
         assert!(
-            sent.contains("\"failed\"") || sent.contains("failed"),
-            "{scenario}: {sent}"
+            failed.message.contains("token"),
+            "{scenario}: the reason is given: {}",
+            failed.message
         );
         let dead = h.dead_letters().await;
         let sinks = vec![
