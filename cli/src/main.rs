@@ -51,10 +51,10 @@ async fn main() -> ExitCode {
         _ => "info",
     };
     tracing_subscriber::fmt()
-        .with_env_filter(
+        .with_env_filter(aws_adapters::lambda::secret_safe_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
+        ))
         .with_writer(std::io::stderr)
         .init();
     let command = match cli.command {

@@ -15,6 +15,7 @@ mod ports;
 mod properties;
 mod sample_events;
 mod sandbox;
+mod secrets;
 mod sqs_batch;
 mod support;
 mod template;

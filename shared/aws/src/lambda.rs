@@ -45,9 +45,11 @@ pub fn init_tracing() {
         .ok()
         .and_then(|level| level.parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::INFO);
-    let filter = EnvFilter::builder()
-        .with_default_directive(level.into())
-        .from_env_lossy();
+    let filter = secret_safe_filter(
+        EnvFilter::builder()
+            .with_default_directive(level.into())
+            .from_env_lossy(),
+    );
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT")
         .is_ok_and(|format| format.eq_ignore_ascii_case("json"));
     let logs = tracing_subscriber::fmt::layer()
@@ -75,6 +77,37 @@ pub fn init_tracing() {
     if installed.is_err() {
         tracing::warn!("a tracing subscriber was already installed; kept it");
     }
+}
+
+/// Targets whose TRACE output is the wire: the AWS SDK then prints whole response bodies
+/// (DynamoDB items holding tokens, Secrets Manager values), the HTTP stacks their frames.
+const WIRE_TARGETS: &[&str] = &[
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http_client",
+    "aws_smithy_http",
+    "aws_sdk_dynamodb",
+    "aws_sdk_secretsmanager",
+    "aws_sdk_sqs",
+    "aws_config",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "reqwest",
+    "rustls",
+];
+
+/// `filter` with the wire-level targets capped at DEBUG, whatever `RUST_LOG` asks for
+/// (issue 13: no secret in any log, at any level). Every subscriber of the project uses it.
+pub fn secret_safe_filter(
+    mut filter: tracing_subscriber::EnvFilter,
+) -> tracing_subscriber::EnvFilter {
+    for target in WIRE_TARGETS {
+        if let Ok(directive) = format!("{target}=debug").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
 }
 
 /// Why a function could not start: bad configuration or an unreachable queue. Reported by

@@ -42,6 +42,7 @@ impl std::fmt::Debug for StaticToken {
 #[async_trait]
 impl TokenSource for StaticToken {
     async fn access_token(&self) -> Result<SecretString, BeyondError> {
+        crate::redact::register_secret(&self.0);
         Ok(self.0.clone())
     }
 
@@ -62,6 +63,16 @@ impl Grant<'_> {
             Grant::ClientCredentials => "oauth-token-client-credentials",
             Grant::AuthorizationCode(_) => "oauth-token-authorization-code",
             Grant::RefreshToken(_) => "oauth-token-refresh",
+        }
+    }
+
+    /// A code and a refresh token can be used once: when the answer is lost after sending,
+    /// the server may have consumed the grant, and a blind repeat would be refused, or
+    /// worse, race the rotation. Client credentials can be exchanged any number of times.
+    fn safety(&self) -> RequestSafety {
+        match self {
+            Grant::ClientCredentials => RequestSafety::Safe,
+            Grant::AuthorizationCode(_) | Grant::RefreshToken(_) => RequestSafety::Unsafe,
         }
     }
 }
@@ -103,6 +114,7 @@ impl TokenEndpoint {
         client_id: impl Into<String>,
         client_secret: SecretString,
     ) -> Self {
+        crate::redact::register_secret(&client_secret);
         Self {
             http,
             url: token_url,
@@ -115,7 +127,9 @@ impl TokenEndpoint {
         &self.url
     }
 
-    /// Exchanges a grant for tokens. Safe to retry: a lost answer at worst costs a token.
+    /// Exchanges a grant for tokens. Client credentials are retried like a read; a code or
+    /// a refresh token whose answer was lost is not sent again
+    /// ([`BeyondError::GrantOutcomeUnknown`]).
     pub async fn exchange(&self, grant: Grant<'_>) -> Result<TokenResponse, BeyondError> {
         let mut url = self.url.clone();
         {
@@ -125,10 +139,12 @@ impl TokenEndpoint {
                     query.append_pair("grant_type", "client_credentials");
                 }
                 Grant::AuthorizationCode(code) => {
+                    crate::redact::register_secret(code);
                     query.append_pair("grant_type", "authorization_code");
                     query.append_pair("code", code.expose_secret());
                 }
                 Grant::RefreshToken(token) => {
+                    crate::redact::register_secret(token);
                     query.append_pair("grant_type", "refresh_token");
                     query.append_pair("refresh_token", token.expose_secret());
                 }
@@ -142,15 +158,26 @@ impl TokenEndpoint {
                 method: Method::POST,
                 url,
                 body: None::<Bytes>,
-                safety: RequestSafety::Safe,
+                safety: grant.safety(),
                 auth: Auth::Basic {
                     username: &self.client_id,
                     password: &self.client_secret,
                 },
                 secret_url: true,
             })
-            .await?;
-        let tokens = decode(operation, &answer.body)?;
+            .await
+            .map_err(|error| match error {
+                BeyondError::AmbiguousUnsafeRequest { operation, source } => {
+                    tracing::warn!(operation, "single-use grant answer lost; not repeated");
+                    BeyondError::GrantOutcomeUnknown { operation, source }
+                }
+                other => other,
+            })?;
+        let tokens: TokenResponse = decode(operation, &answer.body)?;
+        crate::redact::register_secret(&tokens.access_token);
+        if let Some(refresh) = &tokens.refresh_token {
+            crate::redact::register_secret(refresh);
+        }
         // An install's code exchange is counted as the install, not as a refresh.
         if !matches!(grant, Grant::AuthorizationCode(_)) {
             self.http

@@ -19,6 +19,7 @@ pub mod error;
 pub mod model;
 #[cfg(feature = "client")]
 pub mod observe;
+pub mod redact;
 #[cfg(feature = "client")]
 pub mod retry;
 #[cfg(feature = "client")]
@@ -33,7 +34,7 @@ pub use client::{
 };
 pub use disposition::Disposition;
 #[cfg(feature = "client")]
-pub use error::{ApiFailure, BeyondError};
+pub use error::{ApiFailure, BeyondError, DecodeFailure};
 #[cfg(feature = "client")]
 pub use observe::{ClientEvent, ClientObserver, IgnoreEvents};
 #[cfg(feature = "client")]

@@ -106,6 +106,7 @@ pub fn fast_http() -> HttpSettings {
         },
         max_concurrent_requests: 8,
         user_agent: "epages-sync-tests".to_owned(),
+        ..HttpSettings::default()
     }
 }
 

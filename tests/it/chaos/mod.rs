@@ -155,6 +155,15 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
         &mut tally,
     ));
     problems.extend(assertions::dead_letters(&world, &workload).await);
+    // Issue 13: the chaos run's sinks hold no token or client secret.
+    let outputs: Vec<String> = outbound
+        .iter()
+        .map(|message| format!("{message:?}"))
+        .collect();
+    problems.extend(crate::secrets::secrets_outside_their_stores(
+        world.state_dir(),
+        &outputs,
+    ));
 
     let fired = faults::fired(&world.sandbox, &fault_ids);
     let requests = world

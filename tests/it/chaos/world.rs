@@ -74,6 +74,7 @@ pub fn chaos_http() -> HttpSettings {
         },
         max_concurrent_requests: 4,
         user_agent: "epages-sync-chaos".to_owned(),
+        ..HttpSettings::default()
     }
 }
 
@@ -100,6 +101,7 @@ pub struct DriveStats {
 }
 
 /// One message from Afosto's outbound queue.
+#[derive(Debug)]
 pub enum Outbound {
     Event {
         event: Box<OrderEvent>,
@@ -443,6 +445,11 @@ impl World {
                     .expect("deleted");
             }
         }
+    }
+
+    /// The embedded state directory (scanned for secrets outside their stores).
+    pub fn state_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub fn lock_stats(&self) -> std::sync::MutexGuard<'_, DriveStats> {

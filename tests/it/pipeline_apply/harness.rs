@@ -94,6 +94,7 @@ pub fn fast_settings() -> HttpSettings {
         },
         max_concurrent_requests: 4,
         user_agent: "epages-sync-tests".to_owned(),
+        ..HttpSettings::default()
     }
 }
 

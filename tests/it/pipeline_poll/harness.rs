@@ -74,6 +74,7 @@ pub fn fast_http() -> HttpSettings {
         },
         max_concurrent_requests: 4,
         user_agent: "epages-sync-poll-tests".to_owned(),
+        ..HttpSettings::default()
     }
 }
 

@@ -32,7 +32,13 @@ pub struct HttpSettings {
     /// Requests in flight at once towards this shop, so one tenant cannot flood it.
     pub max_concurrent_requests: usize,
     pub user_agent: String,
+    /// The largest response body read; a larger one fails the call
+    /// ([`BeyondError::ResponseTooLarge`]) instead of filling the function's memory.
+    pub max_response_bytes: usize,
 }
+
+/// 8 MiB: the largest Beyond page (100 orders with every line item) is far below it.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 impl Default for HttpSettings {
     fn default() -> Self {
@@ -42,6 +48,7 @@ impl Default for HttpSettings {
             retry: RetryPolicy::default(),
             max_concurrent_requests: 4,
             user_agent: concat!("epages-sync/", env!("CARGO_PKG_VERSION")).to_owned(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -60,6 +67,7 @@ struct HttpInner {
     requests: AtomicU64,
     /// 429 answers seen by the retry loop.
     throttled: AtomicU64,
+    max_response_bytes: usize,
     observer: Arc<dyn ClientObserver>,
 }
 
@@ -119,6 +127,10 @@ impl BeyondHttp {
             .timeout(settings.request_timeout)
             .connect_timeout(settings.connect_timeout)
             .user_agent(settings.user_agent.clone())
+            // A redirect would carry the bearer token or the client credentials to
+            // wherever the answer points; Beyond's API does not redirect, so a 3xx is an
+            // error (it is not followed).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|source| BeyondError::Config {
                 reason: "cannot build the HTTP client".to_owned(),
@@ -131,6 +143,7 @@ impl BeyondHttp {
                 permits: Semaphore::new(settings.max_concurrent_requests.max(1)),
                 requests: AtomicU64::new(0),
                 throttled: AtomicU64::new(0),
+                max_response_bytes: settings.max_response_bytes,
                 observer,
             }),
         })
@@ -295,16 +308,52 @@ impl BeyondHttp {
             .get(RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| parse_retry_after(value, chrono::Utc::now()));
-        let body = response
-            .bytes()
+        let body = read_capped(response, self.inner.max_response_bytes, call.operation)
             .await
-            .map_err(|source| transport_error(source, true))?;
+            .map_err(|error| match error {
+                CappedRead::Transport(source) => transport_error(source, true),
+                CappedRead::TooLarge => BeyondError::ResponseTooLarge {
+                    operation: call.operation,
+                    limit: self.inner.max_response_bytes,
+                },
+            })?;
         Ok(Answer {
             status,
             retry_after,
             body,
         })
     }
+}
+
+enum CappedRead {
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+/// The body, read chunk by chunk and given up as soon as it exceeds `limit` (a declared
+/// `Content-Length` above it fails before reading anything).
+async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+    operation: &'static str,
+) -> Result<Bytes, CappedRead> {
+    let too_large = |declared: Option<u64>| {
+        tracing::warn!(operation, limit, declared, "Beyond response body too large");
+        CappedRead::TooLarge
+    };
+    if let Some(declared) = response.content_length()
+        && declared > u64::try_from(limit).unwrap_or(u64::MAX)
+    {
+        return Err(too_large(Some(declared)));
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(CappedRead::Transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(None));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// The URL's path with every id replaced by `{id}`: what a trace may show of a request (the
@@ -327,17 +376,29 @@ pub(crate) fn path_template(url: &Url) -> String {
     template
 }
 
-/// Decodes a JSON body, naming the operation and the JSON path on failure.
+/// Decodes a JSON body strictly (nothing but whitespace may follow the value), naming the
+/// operation, the JSON path, the types and the position on failure, never a value.
 pub(crate) fn decode<T: DeserializeOwned>(
     operation: &'static str,
     body: &[u8],
 ) -> Result<T, BeyondError> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| BeyondError::Decode {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        BeyondError::Decode {
+            operation,
+            failure: crate::error::DecodeFailure::from_serde(
+                &error.path().to_string(),
+                error.inner(),
+            ),
+        }
+    })?;
+    // `{…valid…}x` is not a valid answer: a body with trailing data is not what the server
+    // meant to send (or not from the server at all).
+    deserializer.end().map_err(|error| BeyondError::Decode {
         operation,
-        path: error.path().to_string(),
-        source: error.into_inner(),
-    })
+        failure: crate::error::DecodeFailure::from_serde(".", &error),
+    })?;
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -356,5 +417,92 @@ mod path_tests {
         let odd = Url::parse("http://h/Orders/a%2Fb/%E2%9C%93").unwrap();
         assert_eq!(path_template(&odd), "/{id}/{id}/{id}");
         assert_eq!(path_template(&Url::parse("http://h").unwrap()), "/");
+    }
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+    use crate::model::TokenResponse;
+
+    const AT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJ0b2tlbiI6ImFjY2VzcyJ9.c2lnbmF0dXJlLWF0";
+    const RT: &str = "refresh-7f1c2a9e-opaque-0042";
+
+    fn valid() -> String {
+        format!(
+            r#"{{"access_token":"{AT}","token_type":"bearer","refresh_token":"{RT}","expires_in":43199,"scope":"ordr:r","tenantId":135,"jti":"abc"}}"#
+        )
+    }
+
+    fn decode_error(body: &str) -> String {
+        let error = decode::<TokenResponse>("oauth-token-refresh", body.as_bytes()).unwrap_err();
+        assert_eq!(error.disposition(), crate::Disposition::Reject);
+        // The whole chain, as every sink prints it.
+        let mut text = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        assert!(!text.contains(AT) && !text.contains(RT), "leaks: {text}");
+        assert!(
+            !text.contains("eyJ") && !text.contains("refresh-7f1c"),
+            "leaks: {text}"
+        );
+        text
+    }
+
+    #[test]
+    fn a_double_encoded_token_answer_fails_without_either_token() {
+        let double = serde_json::to_string(&valid()).unwrap();
+        let text = decode_error(&double);
+        assert!(text.contains("invalid type: found string"), "{text}");
+        assert!(text.contains("expected struct TokenResponse"), "{text}");
+    }
+
+    #[test]
+    fn wrong_typed_fields_name_the_path_and_type_only() {
+        let tenant = valid().replace(r#""tenantId":135"#, &format!(r#""tenantId":"{AT}""#));
+        let text = decode_error(&tenant);
+        assert!(
+            text.contains("`tenantId`") && text.contains("found string"),
+            "{text}"
+        );
+        assert!(text.contains("expected i64"), "{text}");
+        let jti = valid().replace(r#""jti":"abc""#, &format!(r#""jti":{{"t":"{RT}"}}"#));
+        let text = decode_error(&jti);
+        assert!(
+            text.contains("`jti`") && text.contains("found map"),
+            "{text}"
+        );
+        let expires = valid().replace("43199", r#""43199""#);
+        let text = decode_error(&expires);
+        assert!(
+            text.contains("`expires_in`") && text.contains("found string"),
+            "{text}"
+        );
+        assert!(text.contains("line 1 column"), "{text}");
+    }
+
+    #[test]
+    fn trailing_garbage_is_rejected() {
+        let text = decode_error(&format!("{}x", valid()));
+        assert!(text.contains("trailing characters"), "{text}");
+        decode_error(&format!("{} {{}}", valid()));
+        // Whitespace after the value is not garbage.
+        decode::<TokenResponse>("t", format!("{} \n", valid()).as_bytes()).expect("valid");
+    }
+
+    #[test]
+    fn custom_model_messages_are_not_repeated() {
+        // A map key is part of the path: redacted when it looks like a token.
+        let failure = crate::error::DecodeFailure::from_serde(
+            &format!("details.{AT}"),
+            &serde_json::from_str::<u8>("\"x\"").unwrap_err(),
+        );
+        assert!(!failure.to_string().contains(AT), "{failure}");
+        let custom = <serde_json::Error as serde::de::Error>::custom(format!("bad value {RT}"));
+        let failure = crate::error::DecodeFailure::from_serde("a", &custom);
+        assert_eq!(failure.problem, "rejected value");
     }
 }

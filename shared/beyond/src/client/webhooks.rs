@@ -24,14 +24,19 @@ impl BeyondClient {
     /// delete the unknown ones.
     pub async fn create_signer(&self) -> Result<Signer, BeyondError> {
         let url = self.url(&["signers"])?;
-        self.send_json::<(), _>(
-            "create-signer",
-            Method::POST,
-            url,
-            None,
-            RequestSafety::Unsafe,
-        )
-        .await
+        let signer: Signer = self
+            .send_json::<(), _>(
+                "create-signer",
+                Method::POST,
+                url,
+                None,
+                RequestSafety::Unsafe,
+            )
+            .await?;
+        if let Some(secret) = &signer.shared_secret {
+            crate::redact::register_secret(secret);
+        }
+        Ok(signer)
     }
 
     /// `DELETE /signers/{id}`. REPEATABLE; a signer that is already gone (404) counts as

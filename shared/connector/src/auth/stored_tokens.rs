@@ -139,6 +139,10 @@ struct State {
     endpoint: Option<TokenEndpoint>,
     /// The scopes the last exchange of this process was granted.
     granted: Option<Scopes>,
+    /// For tokens this process fetched: their store version and when to refresh them.
+    /// A lifetime at or below the refresh margin (`expires_in` of 60, or none) would make
+    /// every call refresh; such a token is used for half its lifetime instead (issue 13).
+    own_refresh_at: Option<(u64, DateTime<Utc>)>,
 }
 
 impl std::fmt::Debug for StoredTokens {
@@ -216,6 +220,7 @@ impl StoredTokens {
                     return Err(error);
                 }
             };
+            let refresh_at = refresh_at(fetched_at, response.expires_in, self.ports.refresh_margin);
             let tokens = TenantTokens {
                 access_token: response.access_token.clone(),
                 access_expires_at: expiry(fetched_at, response.expires_in),
@@ -230,6 +235,7 @@ impl StoredTokens {
                 TokenPutOutcome::Stored { version } => {
                     tracing::info!(tenant = %self.tenant, version, "stored refreshed ePages tokens");
                     state.current = Some(TenantTokens { version, ..tokens });
+                    state.own_refresh_at = Some((version, refresh_at));
                     return Ok(response.access_token);
                 }
                 TokenPutOutcome::Stale { current } => {
@@ -295,8 +301,23 @@ impl StoredTokens {
     /// The token of `tokens` if it is fresh and was not rejected.
     fn usable(&self, state: &State, tokens: Option<&TenantTokens>) -> Option<SecretString> {
         let tokens = tokens?;
-        let margin = TimeDelta::from_std(self.ports.refresh_margin).unwrap_or(TimeDelta::zero());
-        if !tokens.is_fresh(self.ports.clock.now(), margin) {
+        // Every token this process holds is redacted wherever it would be printed.
+        beyond::redact::register_secret(&tokens.access_token);
+        if let Some(refresh) = &tokens.refresh_token {
+            beyond::redact::register_secret(refresh);
+        }
+        let now = self.ports.clock.now();
+        let fresh = match state.own_refresh_at {
+            Some((version, refresh_at)) if version == tokens.version => {
+                now < refresh_at && now < tokens.access_expires_at
+            }
+            _ => {
+                let margin =
+                    TimeDelta::from_std(self.ports.refresh_margin).unwrap_or(TimeDelta::zero());
+                tokens.is_fresh(now, margin)
+            }
+        };
+        if !fresh {
             return None;
         }
         if state
@@ -499,6 +520,21 @@ fn same_secret(a: &SecretString, b: &SecretString) -> bool {
             .as_bytes()
             .ct_eq(b.expose_secret().as_bytes()),
     )
+}
+
+/// When this process refreshes a token it fetched: `margin` before expiry, but never before
+/// half its lifetime has passed, so a short lifetime cannot cause a refresh per call.
+fn refresh_at(
+    fetched_at: DateTime<Utc>,
+    expires_in: Option<u64>,
+    margin: Duration,
+) -> DateTime<Utc> {
+    let lifetime = Duration::from_secs(expires_in.unwrap_or(FALLBACK_LIFETIME_SECS));
+    let usable = lifetime.saturating_sub(margin).max(lifetime / 2);
+    TimeDelta::from_std(usable)
+        .ok()
+        .and_then(|usable| fetched_at.checked_add_signed(usable))
+        .unwrap_or(fetched_at)
 }
 
 /// When a token fetched at `fetched_at` expires.

@@ -41,10 +41,18 @@ pub struct InvalidPollRequest {
 impl PollRequest {
     pub fn parse(body: &str) -> Result<Self, InvalidPollRequest> {
         let mut deserializer = serde_json::Deserializer::from_str(body);
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| InvalidPollRequest {
-            path: error.path().to_string(),
-            source: error.into_inner(),
-        })
+        let request = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            InvalidPollRequest {
+                path: error.path().to_string(),
+                source: error.into_inner(),
+            }
+        })?;
+        // Strict: a valid request followed by anything else is not a valid request.
+        deserializer.end().map_err(|source| InvalidPollRequest {
+            path: ".".to_owned(),
+            source,
+        })?;
+        Ok(request)
     }
 
     pub fn to_json(&self) -> String {
@@ -77,5 +85,8 @@ mod tests {
         )
         .expect_err("an invalid tenant id is rejected");
         assert_eq!(error.path, "tenant");
+        let trailing = PollRequest::parse(&format!("{}x", request.to_json()))
+            .expect_err("trailing garbage is rejected");
+        assert_eq!(trailing.path, ".");
     }
 }

@@ -70,15 +70,16 @@ pub enum RecordOutcome {
 }
 
 impl RecordOutcome {
+    /// The reason is logged and becomes the dead-letter attribute: redacted and capped.
     pub fn retry(reason: impl Into<String>) -> Self {
         Self::Retry {
-            reason: reason.into(),
+            reason: crate::error_chain::sink_text(&reason.into()),
         }
     }
 
     pub fn reject(reason: impl Into<String>) -> Self {
         Self::Reject {
-            reason: reason.into(),
+            reason: crate::error_chain::sink_text(&reason.into()),
         }
     }
 }
@@ -266,7 +267,14 @@ async fn handle_record(
     dead_letters: &dyn MessageQueue,
     handler: &dyn RecordHandler,
 ) -> RecordOutcome {
+    // Whatever the handler built, the reason leaves the process (dead-letter attribute,
+    // logs) only redacted and capped.
     let outcome = match handler.handle(record).await {
+        RecordOutcome::Reject { reason } => RecordOutcome::reject(reason),
+        RecordOutcome::Retry { reason } => RecordOutcome::retry(reason),
+        RecordOutcome::Done => RecordOutcome::Done,
+    };
+    let outcome = match outcome {
         RecordOutcome::Reject { reason } => match forward(&record, &reason, dead_letters).await {
             Ok(()) => RecordOutcome::Reject { reason },
             Err(forward_failure) => RecordOutcome::Retry {

@@ -107,7 +107,8 @@ impl ApplyError {
         }
     }
 
-    /// The message with its causes, for humans (activity log, result event, DLQ reason).
+    /// The message with its causes, for humans (activity log, result event, DLQ reason):
+    /// redacted and capped like every message that leaves the process.
     pub(super) fn explain(&self) -> String {
         let mut text = self.to_string();
         let mut source = std::error::Error::source(self);
@@ -119,7 +120,7 @@ impl ApplyError {
             }
             source = cause.source();
         }
-        text
+        crate::error_chain::sink_text(&text)
     }
 }
 

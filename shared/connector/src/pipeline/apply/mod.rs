@@ -541,7 +541,9 @@ impl CommandApplier {
         self.append(entry).await;
     }
 
-    async fn append(&self, entry: ActivityEntry) {
+    async fn append(&self, mut entry: ActivityEntry) {
+        // The activity log is a sink: its reason is redacted and capped.
+        entry.error = entry.error.as_deref().map(crate::error_chain::sink_text);
         if let Err(error) = self.stores.activity.append(&[entry]).await {
             // The result event and the DLQ still carry the reason.
             tracing::warn!(%error, "writing the activity log failed");

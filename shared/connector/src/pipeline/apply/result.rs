@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::error_chain::sink_text;
 use crate::ports::queue::OutgoingMessage;
 use contracts::command::Command;
 use contracts::command_result::{
@@ -53,16 +54,29 @@ pub(super) fn to_message(
     result: &CommandResult,
     group_id: &str,
 ) -> Result<OutgoingMessage, serde_json::Error> {
-    let body = serde_json::to_string(result)?;
+    let result = outward(result);
+    let body = serde_json::to_string(&result)?;
     Ok(
         OutgoingMessage::fifo(body, group_id.to_owned(), result.event_id.to_string())
-            .with_attribute("type", result_type(result)),
+            .with_attribute("type", result_type(&result)),
     )
 }
 
 /// What the idempotency record keeps: the event plus the group it is sent in.
 pub(super) fn to_record(result: &CommandResult, group_id: &str) -> serde_json::Value {
-    serde_json::json!({ "event": result, "groupId": group_id })
+    serde_json::json!({ "event": outward(result), "groupId": group_id })
+}
+
+/// The result as it may leave the process (to Afosto, into the state): its human-readable
+/// texts redacted and capped.
+fn outward(result: &CommandResult) -> CommandResult {
+    let mut result = result.clone();
+    match &mut result.outcome {
+        ResultOutcome::Failed(failed) => failed.message = sink_text(&failed.message),
+        ResultOutcome::Skipped(skipped) => skipped.message = sink_text(&skipped.message),
+        ResultOutcome::Applied(_) => {}
+    }
+    result
 }
 
 pub(super) fn from_record(record: &serde_json::Value) -> Option<(CommandResult, String)> {

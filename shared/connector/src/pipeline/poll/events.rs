@@ -100,7 +100,8 @@ pub(super) fn failure_entry(
         direction: Direction::EpagesToAfosto,
         action: action.to_owned(),
         outcome: ActivityOutcome::Failed,
-        error: Some(reason),
+        // The activity log is a sink: redacted and capped.
+        error: Some(crate::error_chain::sink_text(&reason)),
         correlation: Correlation::default(),
     }
 }
