@@ -11,7 +11,7 @@ use beyond::HttpSettings;
 use connector::afosto_webhook::{AfostoWebhook, WebhookSettings};
 use connector::auth::ShopClients;
 use connector::config::ConfigError;
-use connector::epages_webhook::{WebhookConfig, WebhookReceiver};
+use connector::epages_webhook::{ShopInstallationProbe, WebhookConfig, WebhookReceiver};
 use connector::install::{InstallConfig, Installer};
 use connector::lambda::{
     ApplyCommands, InstallApp, PollOrders, ReceiveAfostoWebhooks, ReceiveEpagesWebhooks,
@@ -243,14 +243,16 @@ impl FromEnv for ReceiveEpagesWebhooks {
         state.secrets_cache_ttl = SIGNER_CACHE.min(state.secrets_cache_ttl);
         let aws = AwsWiring::new(state).await;
         let poll_queue = aws.queue("POLL_QUEUE_URL").await?;
+        let metrics = MetricsPublisher::stdout_from_env(Function::EpagesWebhook);
+        let installation = Arc::new(ShopInstallationProbe::new(aws.shop_clients(&metrics)));
         let receiver = WebhookReceiver {
             config,
             stores: aws.stores,
             poll_queue,
             clock: aws.clock,
+            installation: Some(installation),
         };
-        Ok(Self::new(receiver)
-            .with_metrics(MetricsPublisher::stdout_from_env(Function::EpagesWebhook)))
+        Ok(Self::new(receiver).with_metrics(metrics))
     }
 }
 

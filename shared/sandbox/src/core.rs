@@ -155,6 +155,17 @@ impl Core {
         Ok(())
     }
 
+    /// What ePages does when the merchant uninstalls the app: every token and code the
+    /// shop issued stops working (the webhook that follows is the shop's business).
+    pub fn uninstall_app(&self, shop: &str) -> Result<(), ApiError> {
+        let mut state = self.lock();
+        if !state.shops.contains_key(shop) {
+            return Err(unknown_shop(shop));
+        }
+        state.tokens.revoke_all(shop);
+        Ok(())
+    }
+
     /// Runs `f` on one shop under the lock, at the sandbox clock's now.
     pub fn with_shop<R>(
         &self,

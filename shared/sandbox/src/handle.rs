@@ -139,6 +139,11 @@ impl SandboxHandle {
         Ok(self.core.expire_access_tokens(shop)?)
     }
 
+    /// The merchant uninstalls the app: the shop's tokens and codes stop working.
+    pub fn uninstall_app(&self, shop: &str) -> Result<(), SandboxError> {
+        Ok(self.core.uninstall_app(shop)?)
+    }
+
     // ---- faults, journal, clock ----------------------------------------------------
 
     pub fn add_fault(&self, spec: FaultSpec) -> u64 {

@@ -8,7 +8,8 @@ use aws_adapters::provision::QueueSpec;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use connector::auth::ShopClients;
 use connector::epages_webhook::{
-    Outcome, WebhookConfig, WebhookDelivery, WebhookReceiver, callback_uri, sign, signer_secret_ref,
+    Outcome, ShopInstallationProbe, WebhookConfig, WebhookDelivery, WebhookReceiver, callback_uri,
+    sign, signer_secret_ref,
 };
 use connector::install::{HostPolicy, InstallConfig, Installer, install_signature, tenant_id_for};
 use connector::pipeline::poll_request::{PollRequest, PollTrigger};
@@ -79,6 +80,11 @@ pub async fn harness(kind: Kind) -> Harness {
         stores: backend.stores.clone(),
         poll_queue: queue.queue.clone(),
         clock: backend.dyn_clock(),
+        // As deployed: an uninstall is confirmed with the shop (tests that play a genuine
+        // uninstall first uninstall the app in the sandbox, as the merchant would).
+        installation: Some(Arc::new(ShopInstallationProbe::new(Arc::new(
+            ShopClients::new(&backend.stores, fast_http(), backend.dyn_clock()),
+        )))),
     };
     let served = receiver.clone();
     let app = axum::Router::new().route(
@@ -591,8 +597,12 @@ async fn uninstall(kind: Kind) {
         .await
         .expect("reads")
         .expect("exists");
-    // An app payload without a time of its own: it happened when it arrives.
+    // The merchant uninstalls (the shop stops accepting the app's tokens); the app
+    // payload has no time of its own: it happened when it arrives.
     h.backend.clock.advance(chrono::TimeDelta::seconds(1));
+    h.sandbox
+        .uninstall_app(SHOP)
+        .expect("uninstalled in the shop");
     let delivery = signed(&h, &id, "app.uninstalled", r#"{"_payloadType":"App"}"#).await;
     assert_eq!(
         h.receiver.handle(&delivery).await.expect("handled"),

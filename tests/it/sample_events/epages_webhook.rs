@@ -43,6 +43,8 @@ async fn the_signed_order_webhook_requests_a_poll_and_a_forged_one_nothing() {
         stores: backend.stores.clone(),
         poll_queue: poll.queue.clone(),
         clock: backend.dyn_clock(),
+        // The sample is an order webhook; the uninstall probe is tested in auth::install.
+        installation: None,
     });
 
     // The shape API Gateway sends for the template's route, not a Function URL's.

@@ -183,10 +183,15 @@ const DATA_GRANTS: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "EpagesWebhookFunction",
-        &[(
-            "secretsmanager:GetSecretValue",
-            "tenants/*/webhook-signer-*",
-        )],
+        &[
+            (
+                "secretsmanager:GetSecretValue",
+                "tenants/*/webhook-signer-*",
+            ),
+            // The uninstall probe asks the shop with the tenant's own credentials.
+            ("secretsmanager:GetSecretValue", "tenants/*/client-secret-*"),
+            ("secretsmanager:GetSecretValue", "apps/*/client-secret-*"),
+        ],
     ),
     (
         "InstallAppFunction",

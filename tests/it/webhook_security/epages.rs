@@ -9,11 +9,13 @@ use connector::ports::Clock;
 use domain::tenant::TenantId;
 
 use crate::auth::install::{Harness, harness, install, receive_polls, signed};
-use crate::auth::support::{Kind, both};
+use crate::auth::support::{Kind, SHOP, both};
+use sandbox::{FaultKind, FaultSpec, FaultTrigger};
 
 both! {
     a_replayed_order_delivery_with_an_uninstall_header_changes_nothing => header_swap,
     a_genuine_uninstall_older_than_the_reinstall_keeps_the_tokens => late_uninstall,
+    an_uninstall_is_not_decided_while_the_shop_cannot_be_asked => uninstall_while_the_shop_is_down,
     unknown_tenants_and_bad_signatures_get_the_same_answer => same_answer,
 }
 
@@ -67,50 +69,93 @@ async fn header_swap(kind: Kind) {
     assert!(tokens_kept(&h, &id).await, "not paused, tokens kept");
 }
 
-/// Done-when 7.
+/// Done-when 7. ePages app payloads carry no time of their own, so the delivery's time
+/// alone cannot tell a late uninstall from a fresh one: the shop is asked (it refuses an
+/// uninstalled app's credentials and accepts a re-installed one's).
 async fn late_uninstall(kind: Kind) {
     let h = harness(kind).await;
     let id = install(&h).await;
-    // The merchant uninstalls; ePages' delivery states when, but we do not see it yet.
+    // The merchant uninstalls; ePages' deliveries (one with a time, one without, as real
+    // app payloads are) do not reach us yet.
     h.backend.clock.advance(chrono::TimeDelta::seconds(5));
-    let uninstalled_at = h.backend.clock.now();
-    let body = format!(
+    h.sandbox
+        .uninstall_app(SHOP)
+        .expect("uninstalled in the shop");
+    let timed = format!(
         r#"{{"_payloadType":"app","_id":"5b3b0606-bc78-4824-93cf-a2855345ad40","timestamp":"{}"}}"#,
-        uninstalled_at.format("%Y-%m-%dT%H:%M:%S%.3f")
+        h.backend.clock.now().format("%Y-%m-%dT%H:%M:%S%.3f")
     );
-    let late = signed(&h, &id, "app.uninstalled", &body).await;
-    // The merchant re-installs; then the old delivery arrives.
+    let timed = signed(&h, &id, "app.uninstalled", &timed).await;
+    let untimed = signed(&h, &id, "app.uninstalled", r#"{"_payloadType":"app"}"#).await;
+    // The merchant re-installs; then the old deliveries arrive.
     h.backend.clock.advance(chrono::TimeDelta::seconds(1));
     install(&h).await;
     assert_eq!(
-        h.receiver.handle(&late).await.expect("handled"),
-        Outcome::StaleUninstall
+        h.receiver.handle(&timed).await.expect("handled"),
+        Outcome::StaleUninstall,
+        "older than the re-install by its own time"
+    );
+    h.backend.clock.advance(chrono::TimeDelta::seconds(1));
+    assert_eq!(
+        h.receiver.handle(&untimed).await.expect("handled"),
+        Outcome::StaleUninstall,
+        "no time of its own, but the shop still accepts the app"
     );
     assert!(tokens_kept(&h, &id).await, "not paused, tokens kept");
 
-    // An untimed uninstall that was handled before the re-install is a duplicate after it.
-    h.backend.clock.advance(chrono::TimeDelta::seconds(1));
-    let untimed = signed(&h, &id, "app.uninstalled", r#"{"payloadType":"app"}"#).await;
+    // A real uninstall now: the shop refuses the app, and the delivery takes effect.
+    h.backend.clock.advance(chrono::TimeDelta::seconds(5));
+    h.sandbox
+        .uninstall_app(SHOP)
+        .expect("uninstalled in the shop");
+    let now = signed(
+        &h,
+        &id,
+        "app.uninstalled",
+        r#"{"_payloadType":"app","_id":"9d0e0b1c-0000-4000-8000-000000000007"}"#,
+    )
+    .await;
     assert_eq!(
-        h.receiver.handle(&untimed).await.expect("handled"),
+        h.receiver.handle(&now).await.expect("handled"),
         Outcome::Uninstalled
     );
+    assert!(!tokens_kept(&h, &id).await, "paused, tokens deleted");
+    // Re-installed, the same delivery replayed is a duplicate.
     install(&h).await;
     assert_eq!(
-        h.receiver.handle(&untimed).await.expect("handled"),
+        h.receiver.handle(&now).await.expect("handled"),
         Outcome::Duplicate
     );
     assert!(tokens_kept(&h, &id).await, "not paused, tokens kept");
+}
 
-    // A newer uninstall still takes effect.
+/// When the shop cannot be asked, an uninstall is neither applied nor dropped: the
+/// delivery is answered 503 (ePages retries) and nothing changes.
+async fn uninstall_while_the_shop_is_down(kind: Kind) {
+    let h = harness(kind).await;
+    let id = install(&h).await;
     h.backend.clock.advance(chrono::TimeDelta::seconds(5));
-    let newer = format!(
-        r#"{{"_payloadType":"app","timestamp":"{}"}}"#,
-        h.backend.clock.now().format("%Y-%m-%dT%H:%M:%S%.3f")
-    );
-    let newer = signed(&h, &id, "app.uninstalled", &newer).await;
+    let fault = h.sandbox.add_fault(FaultSpec {
+        trigger: FaultTrigger::Always,
+        ..FaultSpec::new(
+            "/**",
+            FaultKind::Status {
+                status: 503,
+                retry_after_seconds: None,
+            },
+        )
+    });
+    let delivery = signed(&h, &id, "app.uninstalled", r#"{"_payloadType":"app"}"#).await;
+    let error = h.receiver.handle(&delivery).await.expect_err("not decided");
+    assert_eq!(error.status(), 503);
+    assert!(tokens_kept(&h, &id).await, "nothing changed");
+    // The retry, once the shop answers (the app was really uninstalled meanwhile).
+    h.sandbox.remove_fault(fault);
+    h.sandbox
+        .uninstall_app(SHOP)
+        .expect("uninstalled in the shop");
     assert_eq!(
-        h.receiver.handle(&newer).await.expect("handled"),
+        h.receiver.handle(&delivery).await.expect("handled"),
         Outcome::Uninstalled
     );
     assert!(!tokens_kept(&h, &id).await, "paused, tokens deleted");

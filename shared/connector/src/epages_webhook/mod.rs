@@ -22,7 +22,10 @@
 //! [`MAX_SIGNATURES`] signature values are refused before any work.
 
 mod payload;
+mod probe;
 mod signature;
+
+pub use probe::{InstallationProbe, ProbeError, ShopInstallationProbe};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -156,13 +159,17 @@ impl WebhookConfig {
     }
 }
 
-/// What the receiver needs: state, the poll queue and a clock.
+/// What the receiver needs: state, the poll queue, a clock, and the shop to confirm an
+/// uninstall with.
 #[derive(Clone)]
 pub struct WebhookReceiver {
     pub config: WebhookConfig,
     pub stores: StateStores,
     pub poll_queue: Arc<dyn MessageQueue>,
     pub clock: Arc<dyn Clock>,
+    /// Asked before an `app.uninstalled` is acted on (see [`probe`]). `None` acts on the
+    /// signed delivery and its time alone: for tests of that logic, never in a deployment.
+    pub installation: Option<Arc<dyn InstallationProbe>>,
 }
 
 /// One delivery, independent of how it arrived.
@@ -221,6 +228,8 @@ pub enum WebhookError {
     },
     #[error("sending the poll request failed: {0}")]
     Queue(String),
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
 }
 
 impl WebhookError {
@@ -230,7 +239,7 @@ impl WebhookError {
             WebhookError::TooLarge => 413,
             WebhookError::BadBody | WebhookError::Payload(_) => 400,
             WebhookError::InProgress => 409,
-            WebhookError::Store { .. } | WebhookError::Queue(_) => 503,
+            WebhookError::Store { .. } | WebhookError::Queue(_) | WebhookError::Probe(_) => 503,
         }
     }
 }
@@ -438,6 +447,18 @@ impl WebhookReceiver {
                     uninstalled_at = %at,
                     installed_at = ?tenant.installed_at,
                     "app.uninstalled is not newer than the last install: ignored, tokens kept"
+                );
+                return Ok(Outcome::StaleUninstall);
+            }
+            // The delivery's time may be only its arrival (ePages app payloads carry none):
+            // a genuine uninstall delivered after a re-install would pass the check above.
+            // The shop decides: it refuses an uninstalled app's credentials.
+            if let Some(installation) = &self.installation
+                && installation.still_installed(&tenant).await?
+            {
+                tracing::warn!(
+                    tenant = %tenant.id,
+                    "app.uninstalled, but the shop still accepts the app: ignored, tokens kept"
                 );
                 return Ok(Outcome::StaleUninstall);
             }
