@@ -13,20 +13,21 @@ use super::keys::{SK_POLL, tenant_pk};
 use super::table::{Conditional, Table};
 use connector::ports::clock::{add_std, truncate_to_millis};
 use connector::ports::poll_state::{
-    CursorOutcome, LeaseOutcome, LeasedOutcome, LeasedWrite, PollRecord, ReleaseOutcome,
-    RenewOutcome, UnleasedOutcome, UnleasedWrite, VersionedLeaseOutcome, check_lease_request,
-    clip_message,
+    LeasedOutcome, LeasedWrite, PollRecord, RenewOutcome, UnleasedOutcome, UnleasedWrite,
+    VersionedLeaseOutcome, check_lease_request, clip_message,
 };
 use connector::ports::{PollStateStore, StoreError};
 use domain::poll_state::{Lease, PollCursor, PollFailure, PollState};
 use domain::tenant::TenantId;
 
-/// Every write bumps the record's version (`:zero`, `:one` are in every write's values).
+/// Every write bumps the record's version (`update` adds `:zero` and `:one` to its values).
 const BUMP: &str = "#version = if_not_exists(#version, :zero) + :one";
 /// The cursor moves forward only (`:at` is the new watermark).
 const FORWARD: &str = "(attribute_not_exists(#cursor_at) OR #cursor_at <= :at)";
 /// No unexpired lease at `:now`.
 const NO_LIVE_LEASE: &str = "(attribute_not_exists(#lease_until) OR #lease_until <= :now)";
+/// The caller's lease (`:owner`, `:epoch`) is the one stored, expired or not.
+const HOLDS: &str = "#lease_owner = :owner AND #lease_epoch = :epoch";
 
 /// `version = :expected`, where version 0 is a record never written (or written before
 /// versions existed): the attribute is then absent.
@@ -84,8 +85,9 @@ impl DynamoPollStateStore {
         tenant: &TenantId,
         update: &str,
         condition: Option<&str>,
-        expression_values: HashMap<String, AttributeValue>,
+        mut expression_values: HashMap<String, AttributeValue>,
     ) -> Result<Conditional<Option<Item>>, StoreError> {
+        expression_values.extend(values([(":zero", n(0)), (":one", n(1))]));
         let key = Table::key(tenant_pk(tenant), SK_POLL);
         let mut request = self
             .table
@@ -96,10 +98,8 @@ impl DynamoPollStateStore {
             .update_expression(update)
             .set_expression_attribute_names(Some(names(&[update, condition.unwrap_or("")])))
             .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        if !expression_values.is_empty() {
-            request = request.set_expression_attribute_values(Some(expression_values));
-        }
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_expression_attribute_values(Some(expression_values));
         if let Some(condition) = condition {
             request = request.condition_expression(condition);
         }
@@ -165,69 +165,6 @@ impl PollStateStore for DynamoPollStateStore {
         }
     }
 
-    async fn acquire_lease(
-        &self,
-        tenant: &TenantId,
-        owner: &str,
-        ttl: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<LeaseOutcome, StoreError> {
-        check_lease_request(owner, ttl)?;
-        let now = truncate_to_millis(now);
-        let until = add_std(now, ttl, "lease ttl")?;
-        let update = format!(
-            "SET #lease_owner = :owner, #lease_until = :until, \
-             #lease_epoch = if_not_exists(#lease_epoch, :zero) + :one, {BUMP}"
-        );
-        let condition = NO_LIVE_LEASE;
-        // A refusal is read back atomically (ALL_OLD); only an emulator falling back to a
-        // separate read can see the lease vanish in between, and then trying again is right.
-        const ATTEMPTS: u32 = 3;
-        for _ in 0..ATTEMPTS {
-            let outcome = self
-                .update(
-                    tenant,
-                    &update,
-                    Some(condition),
-                    values([
-                        (":owner", s(owner)),
-                        (":until", millis(until)),
-                        (":zero", n(0)),
-                        (":one", n(1)),
-                        (":now", millis(now)),
-                    ]),
-                )
-                .await?;
-            match outcome {
-                Conditional::Done(item) => {
-                    return lease(tenant, &item.unwrap_or_default())?
-                        .map(LeaseOutcome::Acquired)
-                        .ok_or_else(|| {
-                            StoreError::corrupt("poll lease", "missing after acquisition")
-                        });
-                }
-                Conditional::Refused(item) => {
-                    if let Some(held) = item
-                        .as_ref()
-                        .map(|i| lease(tenant, i))
-                        .transpose()?
-                        .flatten()
-                    {
-                        return Ok(LeaseOutcome::Held {
-                            owner: held.owner,
-                            until: held.until,
-                        });
-                    }
-                }
-            }
-        }
-        Err(StoreError::Unprocessed {
-            operation: "acquire lease",
-            remaining: 1,
-            attempts: ATTEMPTS,
-        })
-    }
-
     async fn renew_lease(
         &self,
         held: &Lease,
@@ -238,19 +175,17 @@ impl PollStateStore for DynamoPollStateStore {
         let now = truncate_to_millis(now);
         let until = add_std(now, ttl, "lease ttl")?;
         let update = format!("SET #lease_until = :until, {BUMP}");
-        let condition = "#lease_owner = :owner AND #lease_epoch = :epoch AND #lease_until > :now";
+        let condition = format!("{HOLDS} AND #lease_until > :now");
         let outcome = self
             .update(
                 &held.tenant,
                 &update,
-                Some(condition),
+                Some(&condition),
                 values([
                     (":until", millis(until)),
                     (":owner", s(&held.owner)),
                     (":epoch", n(held.epoch)),
                     (":now", millis(now)),
-                    (":zero", n(0)),
-                    (":one", n(1)),
                 ]),
             )
             .await?;
@@ -260,69 +195,6 @@ impl PollStateStore for DynamoPollStateStore {
                 ..held.clone()
             }),
             Conditional::Refused(_) => RenewOutcome::Lost,
-        })
-    }
-
-    async fn release_lease(&self, held: &Lease) -> Result<ReleaseOutcome, StoreError> {
-        let update = format!("SET {BUMP} REMOVE #lease_owner, #lease_until");
-        let condition = "#lease_owner = :owner AND #lease_epoch = :epoch";
-        let outcome = self
-            .update(
-                &held.tenant,
-                &update,
-                Some(condition),
-                values([
-                    (":owner", s(&held.owner)),
-                    (":epoch", n(held.epoch)),
-                    (":zero", n(0)),
-                    (":one", n(1)),
-                ]),
-            )
-            .await?;
-        Ok(match outcome {
-            Conditional::Done(_) => ReleaseOutcome::Released,
-            Conditional::Refused(_) => ReleaseOutcome::NotHeld,
-        })
-    }
-
-    async fn advance_cursor(
-        &self,
-        tenant: &TenantId,
-        expected_version: u64,
-        updated_after: DateTime<Utc>,
-    ) -> Result<CursorOutcome, StoreError> {
-        let updated_after = truncate_to_millis(updated_after);
-        let update = format!("SET #cursor_at = :at, #cursor_version = :next, {BUMP}");
-        // Version 0 means "never advanced": the attribute is then absent.
-        let condition = if expected_version == 0 {
-            "attribute_not_exists(#cursor_version) \
-             AND (attribute_not_exists(#cursor_at) OR #cursor_at <= :at)"
-        } else {
-            "#cursor_version = :expected \
-             AND (attribute_not_exists(#cursor_at) OR #cursor_at <= :at)"
-        };
-        let mut expression_values = values([
-            (":at", millis(updated_after)),
-            (":next", n(expected_version + 1)),
-            (":zero", n(0)),
-            (":one", n(1)),
-        ]);
-        if expected_version != 0 {
-            expression_values.insert(":expected".into(), n(expected_version));
-        }
-        let outcome = self
-            .update(tenant, &update, Some(condition), expression_values)
-            .await?;
-        Ok(match outcome {
-            Conditional::Done(item) => CursorOutcome::Advanced(cursor(&item.unwrap_or_default())?),
-            Conditional::Refused(item) => {
-                let current = cursor(&item.unwrap_or_default())?;
-                if current.version != expected_version {
-                    CursorOutcome::Stale { current }
-                } else {
-                    CursorOutcome::NotForward { current }
-                }
-            }
         })
     }
 
@@ -344,8 +216,6 @@ impl PollStateStore for DynamoPollStateStore {
         let mut expression_values = values([
             (":owner", s(owner)),
             (":until", millis(until)),
-            (":zero", n(0)),
-            (":one", n(1)),
             (":now", millis(now)),
         ]);
         let condition = format!(
@@ -380,11 +250,7 @@ impl PollStateStore for DynamoPollStateStore {
         now: DateTime<Utc>,
     ) -> Result<UnleasedOutcome, StoreError> {
         let mut set = vec![BUMP];
-        let mut expression_values = values([
-            (":zero", n(0)),
-            (":one", n(1)),
-            (":now", millis(truncate_to_millis(now))),
-        ]);
+        let mut expression_values = values([(":now", millis(truncate_to_millis(now)))]);
         record_clauses(&write.record, &mut set, &mut expression_values);
         let mut condition = format!(
             "{} AND {NO_LIVE_LEASE}",
@@ -416,16 +282,11 @@ impl PollStateStore for DynamoPollStateStore {
         write: &LeasedWrite,
     ) -> Result<LeasedOutcome, StoreError> {
         let mut set = vec![BUMP];
-        let mut expression_values = values([
-            (":zero", n(0)),
-            (":one", n(1)),
-            (":owner", s(&held.owner)),
-            (":epoch", n(held.epoch)),
-        ]);
+        let mut expression_values = values([(":owner", s(&held.owner)), (":epoch", n(held.epoch))]);
         if let Some(record) = &write.record {
             record_clauses(record, &mut set, &mut expression_values);
         }
-        let mut condition = "#lease_owner = :owner AND #lease_epoch = :epoch".to_owned();
+        let mut condition = HOLDS.to_owned();
         if let Some(at) = write.cursor {
             cursor_clauses(at, &mut set, &mut expression_values);
             condition = format!("{condition} AND {FORWARD}");
@@ -459,33 +320,24 @@ impl PollStateStore for DynamoPollStateStore {
         )
     }
 
-    async fn record_success(&self, tenant: &TenantId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.update(
-            tenant,
-            &format!("SET #last_success_at = :at, {BUMP}"),
-            None,
-            values([(":at", millis(at)), (":zero", n(0)), (":one", n(1))]),
-        )
-        .await?;
-        Ok(())
-    }
-
     async fn record_failure(
         &self,
         tenant: &TenantId,
         at: DateTime<Utc>,
         message: &str,
     ) -> Result<(), StoreError> {
+        let mut set = vec![BUMP];
+        let mut expression_values = HashMap::new();
+        let failure = PollRecord::Failure {
+            at,
+            message: message.to_owned(),
+        };
+        record_clauses(&failure, &mut set, &mut expression_values);
         self.update(
             tenant,
-            &format!("SET #last_failure_at = :at, #last_failure_message = :message, {BUMP}"),
+            &format!("SET {}", set.join(", ")),
             None,
-            values([
-                (":at", millis(at)),
-                (":message", s(clip_message(message))),
-                (":zero", n(0)),
-                (":one", n(1)),
-            ]),
+            expression_values,
         )
         .await?;
         Ok(())

@@ -11,9 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::persist::{JsonFile, Mutation};
 use connector::ports::clock::{add_std, truncate_to_millis};
 use connector::ports::poll_state::{
-    CursorOutcome, LeaseOutcome, LeasedOutcome, LeasedWrite, PollRecord as Bookkeeping,
-    ReleaseOutcome, RenewOutcome, UnleasedOutcome, UnleasedWrite, VersionedLeaseOutcome,
-    check_lease_request, clip_message,
+    LeasedOutcome, LeasedWrite, PollRecord as Bookkeeping, RenewOutcome, UnleasedOutcome,
+    UnleasedWrite, VersionedLeaseOutcome, check_lease_request, clip_message,
 };
 use connector::ports::{PollStateStore, StoreError};
 use domain::poll_state::{Lease, PollCursor, PollFailure, PollState};
@@ -43,25 +42,37 @@ impl EmbeddedPollStateStore {
     }
 }
 
-fn held_lease(record: &PollRecord, lease: &Lease) -> bool {
-    record
-        .state
-        .lease
-        .as_ref()
-        .is_some_and(|held| held.owner == lease.owner && held.epoch == lease.epoch)
-}
-
 impl PollRecord {
     /// Every accepted write goes through here: the version counts writes, as in DynamoDB.
     fn bump(&mut self) {
         self.state.version += 1;
     }
 
-    fn lease_live(&self, now: DateTime<Utc>) -> bool {
+    /// `lease` is the one stored (same owner and epoch), expired or not.
+    fn holds(&self, lease: &Lease) -> bool {
         self.state
             .lease
             .as_ref()
-            .is_some_and(|held| held.until > now)
+            .is_some_and(|held| held.owner == lease.owner && held.epoch == lease.epoch)
+    }
+
+    /// The lease held at `now`, if it has not expired.
+    fn live_lease(&self, now: DateTime<Utc>) -> Option<&Lease> {
+        self.state.lease.as_ref().filter(|held| held.until > now)
+    }
+
+    /// Hands out a new lease with the next epoch; the caller checked none is live.
+    fn take_lease(&mut self, tenant: &TenantId, owner: &str, until: DateTime<Utc>) -> Lease {
+        self.last_epoch += 1;
+        let lease = Lease {
+            tenant: tenant.clone(),
+            owner: owner.to_owned(),
+            until,
+            epoch: self.last_epoch,
+        };
+        self.state.lease = Some(lease.clone());
+        self.bump();
+        lease
     }
 
     fn cursor_forward(&self, to: Option<DateTime<Utc>>) -> bool {
@@ -108,41 +119,6 @@ impl PollStateStore for EmbeddedPollStateStore {
             .await)
     }
 
-    async fn acquire_lease(
-        &self,
-        tenant: &TenantId,
-        owner: &str,
-        ttl: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<LeaseOutcome, StoreError> {
-        check_lease_request(owner, ttl)?;
-        let now = truncate_to_millis(now);
-        let until = add_std(now, ttl, "lease ttl")?;
-        self.file
-            .update(|file| {
-                let record = file.tenants.entry(tenant.clone()).or_default();
-                if let Some(held) = &record.state.lease
-                    && held.until > now
-                {
-                    return Ok(Mutation::Unchanged(LeaseOutcome::Held {
-                        owner: held.owner.clone(),
-                        until: held.until,
-                    }));
-                }
-                record.last_epoch += 1;
-                let lease = Lease {
-                    tenant: tenant.clone(),
-                    owner: owner.to_owned(),
-                    until,
-                    epoch: record.last_epoch,
-                };
-                record.state.lease = Some(lease.clone());
-                record.bump();
-                Ok(Mutation::Changed(LeaseOutcome::Acquired(lease)))
-            })
-            .await
-    }
-
     async fn renew_lease(
         &self,
         lease: &Lease,
@@ -157,8 +133,7 @@ impl PollStateStore for EmbeddedPollStateStore {
                 let Some(record) = file.tenants.get_mut(&lease.tenant) else {
                     return Ok(Mutation::Unchanged(RenewOutcome::Lost));
                 };
-                let unexpired = record.state.lease.as_ref().is_some_and(|l| l.until > now);
-                if !held_lease(record, lease) || !unexpired {
+                if !record.holds(lease) || record.live_lease(now).is_none() {
                     return Ok(Mutation::Unchanged(RenewOutcome::Lost));
                 }
                 let renewed = Lease {
@@ -168,50 +143,6 @@ impl PollStateStore for EmbeddedPollStateStore {
                 record.state.lease = Some(renewed.clone());
                 record.bump();
                 Ok(Mutation::Changed(RenewOutcome::Renewed(renewed)))
-            })
-            .await
-    }
-
-    async fn release_lease(&self, lease: &Lease) -> Result<ReleaseOutcome, StoreError> {
-        self.file
-            .update(|file| {
-                let Some(record) = file.tenants.get_mut(&lease.tenant) else {
-                    return Ok(Mutation::Unchanged(ReleaseOutcome::NotHeld));
-                };
-                if !held_lease(record, lease) {
-                    return Ok(Mutation::Unchanged(ReleaseOutcome::NotHeld));
-                }
-                record.state.lease = None;
-                record.bump();
-                Ok(Mutation::Changed(ReleaseOutcome::Released))
-            })
-            .await
-    }
-
-    async fn advance_cursor(
-        &self,
-        tenant: &TenantId,
-        expected_version: u64,
-        updated_after: DateTime<Utc>,
-    ) -> Result<CursorOutcome, StoreError> {
-        let updated_after = truncate_to_millis(updated_after);
-        self.file
-            .update(|file| {
-                let record = file.tenants.entry(tenant.clone()).or_default();
-                let current = record.state.cursor.clone();
-                if current.version != expected_version {
-                    return Ok(Mutation::Unchanged(CursorOutcome::Stale { current }));
-                }
-                if current.updated_after.is_some_and(|at| at > updated_after) {
-                    return Ok(Mutation::Unchanged(CursorOutcome::NotForward { current }));
-                }
-                let advanced = PollCursor {
-                    updated_after: Some(updated_after),
-                    version: expected_version + 1,
-                };
-                record.state.cursor = advanced.clone();
-                record.bump();
-                Ok(Mutation::Changed(CursorOutcome::Advanced(advanced)))
             })
             .await
     }
@@ -230,9 +161,7 @@ impl PollStateStore for EmbeddedPollStateStore {
         self.file
             .update(|file| {
                 let record = file.tenants.entry(tenant.clone()).or_default();
-                if let Some(held) = &record.state.lease
-                    && held.until > now
-                {
+                if let Some(held) = record.live_lease(now) {
                     return Ok(Mutation::Unchanged(VersionedLeaseOutcome::Held {
                         owner: held.owner.clone(),
                         until: held.until,
@@ -243,15 +172,7 @@ impl PollStateStore for EmbeddedPollStateStore {
                         current: record.state.clone(),
                     }));
                 }
-                record.last_epoch += 1;
-                let lease = Lease {
-                    tenant: tenant.clone(),
-                    owner: owner.to_owned(),
-                    until,
-                    epoch: record.last_epoch,
-                };
-                record.state.lease = Some(lease.clone());
-                record.bump();
+                let lease = record.take_lease(tenant, owner, until);
                 Ok(Mutation::Changed(VersionedLeaseOutcome::Acquired(lease)))
             })
             .await
@@ -269,7 +190,7 @@ impl PollStateStore for EmbeddedPollStateStore {
             .update(|file| {
                 let record = file.tenants.entry(tenant.clone()).or_default();
                 if record.state.version != expected_version
-                    || record.lease_live(now)
+                    || record.live_lease(now).is_some()
                     || !record.cursor_forward(write.cursor)
                 {
                     return Ok(Mutation::Unchanged(UnleasedOutcome::Stale {
@@ -294,7 +215,7 @@ impl PollStateStore for EmbeddedPollStateStore {
                 let Some(record) = file.tenants.get_mut(&lease.tenant) else {
                     return Ok(Mutation::Unchanged(LeasedOutcome::NotHeld));
                 };
-                if !held_lease(record, lease) {
+                if !record.holds(lease) {
                     return Ok(Mutation::Unchanged(LeasedOutcome::NotHeld));
                 }
                 if !record.cursor_forward(write.cursor) {
@@ -313,33 +234,20 @@ impl PollStateStore for EmbeddedPollStateStore {
             .await
     }
 
-    async fn record_success(&self, tenant: &TenantId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let at = truncate_to_millis(at);
-        self.file
-            .update(|file| {
-                let record = file.tenants.entry(tenant.clone()).or_default();
-                record.state.last_success_at = Some(at);
-                record.bump();
-                Ok(Mutation::Changed(()))
-            })
-            .await
-    }
-
     async fn record_failure(
         &self,
         tenant: &TenantId,
         at: DateTime<Utc>,
         message: &str,
     ) -> Result<(), StoreError> {
-        let failure = PollFailure {
-            at: truncate_to_millis(at),
-            message: clip_message(message),
+        let failure = Bookkeeping::Failure {
+            at,
+            message: message.to_owned(),
         };
         self.file
             .update(|file| {
                 let record = file.tenants.entry(tenant.clone()).or_default();
-                record.state.last_failure = Some(failure);
-                record.bump();
+                record.apply(None, Some(&failure));
                 Ok(Mutation::Changed(()))
             })
             .await

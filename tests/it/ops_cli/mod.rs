@@ -10,6 +10,7 @@ use aws_adapters::SqsQueue;
 use aws_adapters::provision::{create_queue_pair, stage_queue_specs};
 use chrono::{DateTime, TimeDelta, Utc};
 use connector::pipeline::sqs_batch::dead_letter_attributes::{REASON, SOURCE_MESSAGE_ID};
+use connector::ports::poll_state::{PollRecord, UnleasedOutcome, UnleasedWrite};
 use connector::ports::queue::{OutgoingMessage, ReceivedMessage, StageQueues};
 use connector::ports::{MessageQueue, SystemClock};
 use domain::activity::{ActivityEntry, ActivityOutcome, Correlation, Direction, EntityRef};
@@ -255,11 +256,19 @@ async fn status(kind: Kind) {
     let tenant = ops.tenant(true).await;
     let now = Utc::now();
     let stores = &ops.backend.stores;
-    stores
+    let success = UnleasedWrite {
+        cursor: None,
+        record: PollRecord::Success {
+            at: now - TimeDelta::minutes(20),
+        },
+    };
+    // A fresh tenant's poll state is at version 0.
+    let written = stores
         .poll_state
-        .record_success(&tenant, now - TimeDelta::minutes(20))
+        .write_unleased(&tenant, 0, &success, now)
         .await
         .expect("success recorded");
+    assert!(matches!(written, UnleasedOutcome::Written(_)));
     stores
         .poll_state
         .record_failure(&tenant, now - TimeDelta::minutes(5), "shop answered 503")

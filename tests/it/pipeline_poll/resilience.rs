@@ -10,7 +10,7 @@ use connector::pipeline::poll::{PollError, PollHooks, PollOutcome, PollSettings,
 use connector::pipeline::poll_request::PollTrigger;
 use connector::pipeline::sqs_batch::{Record, RecordHandler, RecordOutcome};
 use connector::ports::Clock;
-use connector::ports::poll_state::LeaseOutcome;
+use connector::ports::poll_state::VersionedLeaseOutcome;
 use domain::tenant::TenantId;
 use sandbox::{FaultKind, FaultSpec, SeedAction};
 use uuid::Uuid;
@@ -195,18 +195,19 @@ async fn the_lease_keeps_polls_of_one_tenant_apart(backend: Backend) {
     world.order(&[("MUG-1", 1)]);
     world.settle();
     let now = world.clock.now();
-    let held = world
-        .stores
-        .poll_state
-        .acquire_lease(
+    let poll_state = &world.stores.poll_state;
+    let read = poll_state.get(&world.tenant).await.expect("state");
+    let held = poll_state
+        .acquire_lease_at(
             &world.tenant,
+            read.version,
             "another-poller",
             Duration::from_secs(60),
             now,
         )
         .await
         .expect("lease");
-    assert!(matches!(held, LeaseOutcome::Acquired(_)));
+    assert!(matches!(held, VersionedLeaseOutcome::Acquired(_)));
     let outcome = world.poll(&service).await.expect("poll");
     assert!(
         matches!(outcome, PollOutcome::LeaseHeld { ref owner, .. } if owner == "another-poller")

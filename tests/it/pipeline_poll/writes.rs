@@ -14,8 +14,7 @@ use connector::pipeline::poll_request::PollTrigger;
 use connector::ports::activity::{ActivityLog, TimeRange};
 use connector::ports::order_ledger::{LedgerPutOutcome, OrderLedger};
 use connector::ports::poll_state::{
-    CursorOutcome, LeaseOutcome, LeasedOutcome, LeasedWrite, ReleaseOutcome, RenewOutcome,
-    UnleasedOutcome, UnleasedWrite, VersionedLeaseOutcome,
+    LeasedOutcome, LeasedWrite, RenewOutcome, UnleasedOutcome, UnleasedWrite, VersionedLeaseOutcome,
 };
 use connector::ports::{Clock, Page, PageRequest, PollStateStore, StateStores, StoreError};
 use domain::activity::{ActivityEntry, EntityKind};
@@ -63,16 +62,6 @@ impl PollStateStore for CountingPollState {
         self.1.note("poll_state.get");
         self.0.get(tenant).await
     }
-    async fn acquire_lease(
-        &self,
-        tenant: &TenantId,
-        owner: &str,
-        ttl: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<LeaseOutcome, StoreError> {
-        self.1.note("poll_state.acquire_lease");
-        self.0.acquire_lease(tenant, owner, ttl, now).await
-    }
     async fn renew_lease(
         &self,
         lease: &Lease,
@@ -81,21 +70,6 @@ impl PollStateStore for CountingPollState {
     ) -> Result<RenewOutcome, StoreError> {
         self.1.note("poll_state.renew_lease");
         self.0.renew_lease(lease, ttl, now).await
-    }
-    async fn release_lease(&self, lease: &Lease) -> Result<ReleaseOutcome, StoreError> {
-        self.1.note("poll_state.release_lease");
-        self.0.release_lease(lease).await
-    }
-    async fn advance_cursor(
-        &self,
-        tenant: &TenantId,
-        expected_version: u64,
-        updated_after: DateTime<Utc>,
-    ) -> Result<CursorOutcome, StoreError> {
-        self.1.note("poll_state.advance_cursor");
-        self.0
-            .advance_cursor(tenant, expected_version, updated_after)
-            .await
     }
     async fn acquire_lease_at(
         &self,
@@ -129,10 +103,6 @@ impl PollStateStore for CountingPollState {
     ) -> Result<LeasedOutcome, StoreError> {
         self.1.note("poll_state.write_leased");
         self.0.write_leased(lease, write).await
-    }
-    async fn record_success(&self, tenant: &TenantId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.1.note("poll_state.record_success");
-        self.0.record_success(tenant, at).await
     }
     async fn record_failure(
         &self,

@@ -6,7 +6,6 @@ mod activity;
 mod idempotency;
 mod order_ledger;
 mod poll_state;
-mod poll_state_versioned;
 mod queues;
 mod secrets;
 mod stock_marks;

@@ -11,40 +11,10 @@ use domain::poll_state::{Lease, PollCursor, PollState};
 use domain::tenant::TenantId;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LeaseOutcome {
-    Acquired(Lease),
-    /// Another owner holds an unexpired lease.
-    Held {
-        owner: String,
-        until: DateTime<Utc>,
-    },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RenewOutcome {
     Renewed(Lease),
     /// The lease expired or was taken over: stop working on the tenant.
     Lost,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReleaseOutcome {
-    Released,
-    /// The lease was already released or taken over by someone else; nothing changed.
-    NotHeld,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CursorOutcome {
-    Advanced(PollCursor),
-    /// The cursor's version is not the one the caller read.
-    Stale {
-        current: PollCursor,
-    },
-    /// The version matched but the new watermark is older than the stored one.
-    NotForward {
-        current: PollCursor,
-    },
 }
 
 /// The bookkeeping a poll leaves behind: when it last succeeded, or why it failed.
@@ -113,15 +83,6 @@ pub trait PollStateStore: Send + Sync {
     /// The tenant's state; a default (empty) state when nothing was stored yet.
     async fn get(&self, tenant: &TenantId) -> Result<PollState, StoreError>;
 
-    /// Takes the lease if nobody holds it or the current lease expired at `now`.
-    async fn acquire_lease(
-        &self,
-        tenant: &TenantId,
-        owner: &str,
-        ttl: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<LeaseOutcome, StoreError>;
-
     /// Extends a lease that is still held (same owner and epoch, not expired at `now`).
     async fn renew_lease(
         &self,
@@ -129,17 +90,6 @@ pub trait PollStateStore: Send + Sync {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<RenewOutcome, StoreError>;
-
-    async fn release_lease(&self, lease: &Lease) -> Result<ReleaseOutcome, StoreError>;
-
-    /// Moves the watermark to `updated_after` if the stored cursor version is
-    /// `expected_version` (0 = never advanced) and the watermark does not go backwards.
-    async fn advance_cursor(
-        &self,
-        tenant: &TenantId,
-        expected_version: u64,
-        updated_after: DateTime<Utc>,
-    ) -> Result<CursorOutcome, StoreError>;
 
     /// Takes the lease only if the record is still at `expected_version` (0 = never
     /// written) and no unexpired lease is held at `now`: one conditional write. A poll that
@@ -174,8 +124,13 @@ pub trait PollStateStore: Send + Sync {
         write: &LeasedWrite,
     ) -> Result<LeasedOutcome, StoreError>;
 
-    async fn record_success(&self, tenant: &TenantId, at: DateTime<Utc>) -> Result<(), StoreError>;
-
+    /// Records the failure of a poll that took no lease: bookkeeping only, unconditional.
+    ///
+    /// Not expressed as `write_unleased`: that write is refused when the record moved since
+    /// the poll read it or another poll holds a live lease, and then this poll's failure (a
+    /// 429 from the shop, say) would never reach the status page. It touches neither cursor
+    /// nor lease, so it needs no condition; its version bump only makes a poll that read the
+    /// record before it start over.
     async fn record_failure(
         &self,
         tenant: &TenantId,
