@@ -15,7 +15,7 @@ use connector::ports::idempotency::{ClaimOutcome, IdempotencyKey};
 use connector::ports::tenants::{CreateOutcome, DeleteOutcome, UpdateOutcome};
 use connector::ports::{Page, PageRequest, SecretStore, StoreError, TenantStore};
 use domain::tenant::{AuthMode, SecretRef, TenantConfig, TenantId};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use crate::auth::support::{Backend, Kind, both};
@@ -98,7 +98,8 @@ async fn world(kind: Kind) -> World {
     for name in ["a", "b"] {
         let afosto = format!("afosto-{name}-{unique}");
         let tenant = TenantId::parse(&format!("tenant-{name}-{}", &unique[..8])).expect("id");
-        let secret = format!("endpoint-secret-{name}");
+        // Unique per run: the redaction registry is process-wide (see cross_tenant).
+        let secret = format!("endpoint-secret-{name}-{unique}");
         let mut config = TenantConfig::new(
             tenant.clone(),
             url::Url::parse(&format!("https://{name}.beyondshop.cloud/api")).expect("url"),
@@ -198,6 +199,11 @@ async fn cross_tenant(kind: Kind) {
         .await;
     assert_eq!(response.status_code, 401, "{:?}", response.body);
     assert_eq!(queued(&w).await, 0);
+    // The endpoint secret the handler read (B's) is one the process now holds: whatever
+    // error or log line would quote it, every sink gets it redacted.
+    let (_, _, secret_b) = &w.mapped[1];
+    let line = format!("verification failed against {}", secret_b.expose_secret());
+    assert!(!beyond::redact::sink_text(&line).contains(secret_b.expose_secret()));
 }
 
 /// Done-when 18.

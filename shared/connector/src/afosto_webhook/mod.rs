@@ -212,7 +212,11 @@ impl AfostoWebhook {
         {
             Ok(Some(value)) => {
                 match serde_json::from_str::<EndpointSecret>(value.expose_secret()) {
-                    Ok(endpoint) => endpoint,
+                    Ok(endpoint) => {
+                        // A secret this process holds: no sink may print it (beyond::redact).
+                        beyond::redact::register_secret(&endpoint.secret);
+                        endpoint
+                    }
                     Err(error) => {
                         // The error text of serde never contains the secret's value here:
                         // only the position and the expected type.

@@ -103,7 +103,10 @@ impl StoredSigner {
     }
 
     pub fn from_secret(secret: &SecretString) -> Option<Self> {
-        serde_json::from_str(secret.expose_secret()).ok()
+        let signer: Self = serde_json::from_str(secret.expose_secret()).ok()?;
+        // A secret this process holds: no sink may ever print it (beyond::redact).
+        beyond::redact::register_secret(&signer.shared_secret);
+        Some(signer)
     }
 }
 

@@ -450,6 +450,8 @@ impl Installer {
         if !known {
             let signer = client.create_signer().await?;
             let shared_secret = signer.shared_secret.ok_or(RegisterError::NoSignerSecret)?;
+            // A secret this process now holds: no sink may print it (beyond::redact).
+            beyond::redact::register_secret(&shared_secret);
             let stored = StoredSigner {
                 signer_id: signer.id,
                 shared_secret,
