@@ -25,7 +25,8 @@ struct Cli {
 enum Command {
     /// The whole pipeline on a sandbox shop, Afosto played locally; every effect verified.
     Demo(commands::demo::DemoArgs),
-    /// Run the connector locally against real shops: scheduler, poller and command consumer.
+    /// Run the connector locally against real shops: scheduler, poller and command consumer
+    /// (exit 3: finished, but a poll failed, a message was dead-lettered or a line rejected).
     Run(commands::run::RunArgs),
     /// Run an emulated ePages Beyond shop (for tests and local demos) until Ctrl-C.
     Sandbox(commands::sandbox::SandboxArgs),
@@ -64,6 +65,8 @@ async fn main() -> ExitCode {
         Command::Status(args) => return commands::status::main(args).await,
         Command::Log(args) => return commands::log::main(args).await,
         Command::Dlq(args) => return commands::dlq::main(args).await,
+        // `run` exits 3 when it finished but something it processed failed.
+        Command::Run(args) => return commands::run::main(args).await,
         command => command,
     };
     let result = run(command).await;
@@ -81,7 +84,7 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     match command {
         Command::Demo(args) => commands::demo::run(args).await?,
-        Command::Run(args) => commands::run::run(args).await?,
+        Command::Run(args) => commands::run::run(args).await.map(drop)?,
         Command::Sandbox(args) => commands::sandbox::run(args).await?,
         Command::Resync(args) => commands::resync::run(args).await?,
         Command::Tenant(args) => commands::tenant::run(args).await.map(drop)?,

@@ -8,12 +8,14 @@ mod input;
 mod output;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use beyond::HttpSettings;
 use clap::Args;
 use connector::config::ConfigError;
+use connector::metrics::Metric;
 use connector::pipeline::apply::ApplySettings;
 use connector::pipeline::poll::PollSettings;
 use connector::pipeline::schedule::ScheduleSettings;
@@ -22,7 +24,20 @@ use crate::local::{LocalRuntime, PumpError, Pumps, RuntimeError, RuntimeSettings
 use input::{CommandSource, InputError};
 use output::{EventSink, OutputError};
 
+/// Shown by `run --help`; scripts (and `--once` in CI) branch on these.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every command line was enqueued and everything was processed
+  1  the run failed: configuration, state directory, or --once not drained in time
+  2  usage error
+  3  the run finished, but a poll failed, a message was dead-lettered or a command line
+     was rejected (see the log on stderr, `epages-sync status` and `epages-sync dlq list`)";
+
+/// Exit code 3: the run itself worked, what it processed did not all succeed.
+const EXIT_PROBLEMS: u8 = 3;
+
 #[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct RunArgs {
     /// State directory of the embedded backend (tenants, cursors, queues).
     #[arg(long, env = "EPAGES_SYNC_STATE_DIR", default_value = ".state")]
@@ -98,7 +113,40 @@ pub enum RunError {
     Output(#[from] OutputError),
 }
 
-pub async fn run(args: RunArgs) -> Result<(), RunError> {
+/// What a finished run ran into; any of it makes the exit code 3.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Problems {
+    pub polls_failed: u64,
+    pub dead_lettered: u64,
+    pub lines_rejected: usize,
+}
+
+impl Problems {
+    pub fn any(&self) -> bool {
+        self.polls_failed > 0 || self.dead_lettered > 0 || self.lines_rejected > 0
+    }
+}
+
+/// Runs and maps the outcome to the exit codes in [`EXIT_CODES`].
+pub async fn main(args: RunArgs) -> ExitCode {
+    match run(args).await {
+        Ok(problems) if problems.any() => {
+            eprintln!(
+                "error: finished with problems: {} failed poll(s), {} dead-lettered \
+                 message(s), {} rejected command line(s)",
+                problems.polls_failed, problems.dead_lettered, problems.lines_rejected
+            );
+            ExitCode::from(EXIT_PROBLEMS)
+        }
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", super::report(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn run(args: RunArgs) -> Result<Problems, RunError> {
     let mut schedule = ScheduleSettings::from_env()?;
     // Spread the polls over at most four fifths of the interval, as the deployment spreads
     // them over four of its five minutes; one tick with `--once` is not spread at all.
@@ -116,6 +164,8 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     };
     let runtime = Arc::new(LocalRuntime::open(&args.state_dir, settings).await?);
     let pumps = Arc::new(Pumps::new(runtime.clone()));
+    // Dead letters left by earlier runs are not this run's problem: count from here.
+    let dead_letters_before = pumps.dead_letter_total().await?;
     let sink = EventSink::open(args.events.as_deref()).await?;
     let source = CommandSource::new(
         args.commands.is_some(),
@@ -129,20 +179,29 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         once = args.once,
         "local runner started"
     );
-    if args.once {
-        run_once(&args, &pumps, source, sink).await
+    let lines_rejected = if args.once {
+        run_once(&args, &pumps, source, sink).await?
     } else {
-        run_until_stopped(&args, &pumps, source, sink).await
-    }
+        run_until_stopped(&args, &pumps, source, sink).await?
+    };
+    let dead_letters_after = pumps.dead_letter_total().await?;
+    Ok(Problems {
+        // Counted by the poller per failed poll, also when a retry later succeeded: the
+        // failure still happened and is in the log.
+        polls_failed: runtime.metrics.snapshot().get(Metric::PollsFailed),
+        dead_lettered: dead_letters_after.saturating_sub(dead_letters_before),
+        lines_rejected,
+    })
 }
 
 /// Commands first (so the one tick's invocations see them), then one tick, then drain.
+/// Returns how many command lines were rejected.
 async fn run_once(
     args: &RunArgs,
     pumps: &Arc<Pumps>,
     source: CommandSource,
     mut sink: EventSink,
-) -> Result<(), RunError> {
+) -> Result<usize, RunError> {
     let read = source.read_all().await?;
     let summary = pumps.tick().await?;
     tracing::info!(
@@ -155,15 +214,16 @@ async fn run_once(
         .forward_all(&pumps.runtime().queues.order_events)
         .await?;
     summarize(pumps, read.enqueued, read.rejected, written);
-    Ok(())
+    Ok(read.rejected)
 }
 
+/// Returns how many command lines were rejected.
 async fn run_until_stopped(
     args: &RunArgs,
     pumps: &Arc<Pumps>,
     source: CommandSource,
     sink: EventSink,
-) -> Result<(), RunError> {
+) -> Result<usize, RunError> {
     let shutdown = Shutdown::default();
     let outbound = pumps.runtime().queues.order_events.clone();
     // The writer stops only after the handlers did, so their last results are written.
@@ -189,7 +249,7 @@ async fn run_until_stopped(
         }
     };
     summarize(pumps, read.enqueued, read.rejected, written);
-    Ok(())
+    Ok(read.rejected)
 }
 
 fn summarize(pumps: &Pumps, enqueued: usize, rejected: usize, written: usize) {

@@ -265,6 +265,27 @@ impl Pumps {
         }
     }
 
+    /// Messages in the three dead-letter queues (visible, in flight or delayed).
+    pub async fn dead_letter_total(&self) -> Result<u64, PumpError> {
+        let queues = &self.runtime.queues;
+        let mut total = 0;
+        for (name, queue) in [
+            ("poll dead-letter", &queues.poll_dead_letters),
+            (
+                "order-events dead-letter",
+                &queues.order_events_dead_letters,
+            ),
+            ("commands dead-letter", &queues.command_dead_letters),
+        ] {
+            let depth = queue.depth().await.map_err(|source| PumpError::Queue {
+                queue: name,
+                source,
+            })?;
+            total += depth.total();
+        }
+        Ok(total)
+    }
+
     async fn queues_empty(&self) -> Result<bool, PumpError> {
         let queues = &self.runtime.queues;
         for (name, queue) in [("poll", &queues.poll), ("commands", &queues.commands)] {

@@ -166,7 +166,13 @@ async fn run_once_applies_stdin_commands_and_writes_events_and_results() {
     let env = vec![("POLL_SKEW_SECONDS", "0"), ("RUST_LOG", "info")];
 
     let first = run_cli(run_args(&["--commands", "-"]), stdin, env.clone()).await;
-    assert_eq!(first.code, 0, "run --once: {}", first.stderr);
+    // Everything else went through, but a rejected line is a problem a script must see.
+    assert_eq!(first.code, 3, "run --once: {}", first.stderr);
+    assert!(
+        first.stderr.contains("1 rejected command line"),
+        "{}",
+        first.stderr
+    );
     assert!(
         first.stderr.contains("stdin line 3") && first.stderr.contains("lines[0].quantity"),
         "the refused line is named with its field: {}",
@@ -241,4 +247,63 @@ async fn run_once_applies_stdin_commands_and_writes_events_and_results() {
         .expect("the echo");
     assert_eq!(shipped["shipments"][0]["trackingCode"], "RUN-TRACK-1");
     sandbox.shutdown().await;
+}
+
+/// A poll that fails (the shop does not answer) is retried until the poll queue dead-letters
+/// it; `run --once` still finishes, and says so with exit code 3, not 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_once_exits_3_after_a_failed_poll_and_a_dead_letter() {
+    let state = tempfile::tempdir().expect("state dir");
+    let state_dir = state.path().display().to_string();
+    let tenant = crate::support::unique_tenant("runner-down").to_string();
+    // Nothing listens on port 1: every token request is refused at once.
+    let added = run_cli(
+        [
+            "tenant",
+            "--state-dir",
+            &state_dir,
+            "add",
+            &tenant,
+            "--api-url",
+            "http://127.0.0.1:1/api",
+            "--allow-insecure-url",
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret-stdin",
+            "--start-date",
+            "2020-01-01",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        format!("{CLIENT_SECRET}\n"),
+        vec![],
+    )
+    .await;
+    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
+    let run = run_cli(
+        [
+            "run",
+            "--once",
+            "--state-dir",
+            &state_dir,
+            "--drain-timeout",
+            "60s",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        String::new(),
+        vec![("RUST_LOG", "warn")],
+    )
+    .await;
+    assert_eq!(run.code, 3, "run --once: {}", run.stderr);
+    assert!(
+        run.stderr.contains("failed poll(s)") && run.stderr.contains("1 dead-lettered message"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains(" 0 failed poll(s)"),
+        "the failed polls are counted: {}",
+        run.stderr
+    );
 }
