@@ -2,9 +2,10 @@
 //!
 //! Exit codes: 0 ok, 1 verification failed (or the operation failed), 2 usage or input
 //! error. Client secrets come from stdin or a named environment variable, never from an
-//! argument, and are written to the secrets port only.
+//! argument, and are written to the secrets port only. `remove` asks for confirmation on a
+//! terminal and needs `--yes` without one (exit code 2 otherwise).
 
-use std::io::Read;
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use beyond::HttpSettings;
@@ -53,9 +54,13 @@ pub enum TenantCommand {
         tenant: String,
     },
     /// Remove the tenant's configuration, tokens and own client secret (the order ledger
-    /// stays, so a re-added tenant does not emit the same changes again).
+    /// stays, so a re-added tenant does not emit the same changes again). Asks first on a
+    /// terminal; without one, `--yes` is required.
     Remove {
         tenant: String,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -243,8 +248,14 @@ pub async fn run(args: TenantArgs) -> Result<ExitCode, Failure> {
         TenantCommand::Resume { tenant } => {
             set_paused(stores, &tenant, false, now, args.json).await?
         }
-        TenantCommand::Remove { tenant } => {
+        TenantCommand::Remove { tenant, yes } => {
             let id = tenant_id(&tenant)?;
+            // Removal cannot be undone (the secret is deleted too), so a script that
+            // forgot the tenant it meant must not get it silently.
+            confirm(
+                yes,
+                &format!("remove tenant {id}: its configuration, tokens and own client secret?"),
+            )?;
             // The tenant's own client secret goes with it; a public app's secret is shared
             // by its tenants and stays. Config first, secret last: a removal interrupted in
             // between leaves an unused secret that `remove` run again still deletes.
@@ -269,6 +280,29 @@ pub async fn run(args: TenantArgs) -> Result<ExitCode, Failure> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Asks on the terminal unless `--yes`; without a terminal to ask on, a usage error (2).
+/// A declined question is a failure (1): nothing was done.
+fn confirm(yes: bool, question: &str) -> Result<(), Failure> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Usage(
+            "stdin is not a terminal: pass --yes to remove without confirmation".into(),
+        )
+        .into());
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err("not confirmed; nothing removed".into())
+    }
 }
 
 async fn get(stores: &connector::ports::StateStores, raw: &str) -> Result<TenantConfig, Failure> {

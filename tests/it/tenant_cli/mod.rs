@@ -62,6 +62,93 @@ fn cli(backend: &Backend, args: &[&str], stdin: Option<&str>, env: &[(&str, &str
     }
 }
 
+/// Runs the CLI with a terminal for stdin, stdout and stderr (util-linux `script` gives it a
+/// pseudo-terminal), typing `input`; returns the exit code and everything the terminal
+/// showed. `NO_COLOR` is cleared unless `env` sets it, so the caller's shell cannot decide.
+pub(crate) fn in_terminal(args: &[&str], input: &str, env: &[(&str, &str)]) -> (i32, String) {
+    let quote = |arg: &str| format!("'{}'", arg.replace('\'', r"'\''"));
+    let command_line = std::iter::once(crate::support::cli_binary().display().to_string())
+        .chain(args.iter().map(|a| (*a).to_owned()))
+        .map(|a| quote(&a))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &command_line, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs (it gives the CLI a terminal)");
+    if let Some(mut pipe) = child.stdin.take() {
+        pipe.write_all(input.as_bytes()).expect("input typed");
+    }
+    let output = child.wait_with_output().expect("the CLI finishes");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// On a terminal, `remove` asks: anything but yes keeps the tenant, yes removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_asks_on_a_terminal() {
+    let backend = Backend::open(Kind::Embedded).await;
+    let dir = backend.dir.clone().expect("embedded");
+    let dir = dir.display().to_string();
+    let name = crate::support::unique_tenant("remove-ask").to_string();
+    let tenant = TenantId::parse(&name).expect("an id");
+    let added = run_cli(
+        &backend,
+        vec![
+            "add".into(),
+            name.clone(),
+            "--api-url".into(),
+            "http://127.0.0.1:1/api".into(),
+            "--allow-insecure-url".into(),
+            "--client-id".into(),
+            CLIENT_ID.into(),
+            "--client-secret-stdin".into(),
+            "--start-date".into(),
+            "2026-01-01".into(),
+        ],
+        Some(CLIENT_SECRET),
+        vec![],
+    )
+    .await;
+    assert_eq!(added.code, 0, "add: {}", added.stderr);
+    let remove = ["tenant", "--state-dir", &dir, "remove", &name];
+
+    let (code, shown) = tokio::task::block_in_place(|| in_terminal(&remove, "n\n", &[]));
+    assert_eq!(code, 1, "declined: {shown}");
+    assert!(shown.contains("[y/N]"), "the question is asked: {shown}");
+    assert!(shown.contains("nothing removed"), "{shown}");
+    assert!(
+        state(&backend)
+            .await
+            .tenants
+            .get(&tenant)
+            .await
+            .expect("reads")
+            .is_some(),
+        "a declined removal keeps the tenant"
+    );
+
+    let (code, shown) = tokio::task::block_in_place(|| in_terminal(&remove, "y\n", &[]));
+    assert_eq!(code, 0, "confirmed: {shown}");
+    assert!(shown.contains(&format!("removed tenant {name}")), "{shown}");
+    assert!(
+        state(&backend)
+            .await
+            .tenants
+            .get(&tenant)
+            .await
+            .expect("reads")
+            .is_none()
+    );
+}
+
 fn add_args(sandbox: &SandboxHandle, tenant: &str) -> Vec<String> {
     vec![
         "add".into(),
@@ -164,7 +251,27 @@ async fn lifecycle(kind: Kind) {
             .expect("reads")
             .is_some()
     );
+    // Without a terminal to ask on, removal needs --yes: a usage error, nothing removed.
     let run = run_cli(&backend, vec!["remove".into(), name.clone()], None, vec![]).await;
+    assert_eq!(run.code, 2, "remove without --yes: {}", run.stderr);
+    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+    assert!(
+        state(&backend)
+            .await
+            .tenants
+            .get(&tenant)
+            .await
+            .expect("reads")
+            .is_some(),
+        "nothing is removed unconfirmed"
+    );
+    let run = run_cli(
+        &backend,
+        vec!["remove".into(), name.clone(), "--yes".into()],
+        None,
+        vec![],
+    )
+    .await;
     assert_eq!(run.code, 0, "remove: {}", run.stderr);
     assert!(
         state(&backend)
