@@ -6,6 +6,7 @@ mod commands;
 mod local;
 mod output;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +58,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         ))
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
         .init();
     let command = match cli.command {
         // `tenant` has its own exit codes (1 verification failed, 2 usage or input).
@@ -77,6 +79,13 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Colour codes only where a person reads them (a terminal), and never when `NO_COLOR` is
+/// set to anything non-empty (https://no-color.org): in a log file or a pipe they are noise.
+fn colour_on_stderr() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    !no_color && std::io::stderr().is_terminal()
 }
 
 /// Each command keeps its own typed error; boxing here keeps its chain of causes for the

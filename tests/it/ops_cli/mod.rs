@@ -843,3 +843,52 @@ async fn embedded_dlq_refuses_a_state_dir_in_use() {
     let run = ops.run(&["dlq", "replay", "--all", "--yes"]).await;
     assert_eq!(run.code, 0, "free again: {}", run.stderr);
 }
+
+/// Log lines carry colour codes only on a terminal, and not even there with a non-empty
+/// `NO_COLOR` (https://no-color.org); an empty `NO_COLOR` does not count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let state = tempfile::tempdir().expect("state dir");
+    let dir = state.path().display().to_string();
+    // An empty state directory: one tick, nothing to poll, and an INFO line or two.
+    let args = ["run", "--once", "--state-dir", dir.as_str()];
+    let escape = "\u{1b}[";
+
+    let piped = tokio::task::block_in_place(|| {
+        Command::new(crate::support::cli_binary())
+            .args(args)
+            .env_remove("NO_COLOR")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("the CLI runs")
+    });
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert_eq!(piped.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("local runner done"), "it logged: {stderr}");
+    assert!(
+        !stderr.contains(escape),
+        "no colour into a pipe: {stderr:?}"
+    );
+
+    let terminal = |env: &[(&str, &str)]| {
+        let mut env = env.to_vec();
+        env.push(("RUST_LOG", "info"));
+        tokio::task::block_in_place(|| crate::tenant_cli::in_terminal(&args, "", &env))
+    };
+    let (code, shown) = terminal(&[]);
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains(escape), "colour on a terminal: {shown:?}");
+    let (code, shown) = terminal(&[("NO_COLOR", "")]);
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains(escape),
+        "an empty NO_COLOR is unset: {shown:?}"
+    );
+    let (code, shown) = terminal(&[("NO_COLOR", "1")]);
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("local runner done"), "it logged: {shown}");
+    assert!(!shown.contains(escape), "NO_COLOR wins: {shown:?}");
+}
