@@ -3,7 +3,10 @@
 //!
 //! Backend (`crate::backend`): `--backend aws` uses the deployment's environment, plus
 //! `POLL_QUEUE_URL`; `embedded` (the default) the state directory of local runs, whose poll
-//! queue is the embedded queue `poll` in that directory.
+//! queue is opened by `backend::open_queues`, the same call `run` makes, so the next `run`
+//! processes the request. The embedded state belongs to one process: `resync` is refused
+//! while `run` holds the state directory (it would not see the request, and would write its
+//! queue file over it).
 
 use std::sync::Arc;
 
@@ -11,9 +14,8 @@ use aws_adapters::{StageQueuesError, queue_from_env};
 use clap::Args;
 use connector::pipeline::poll::resync::{ResyncError, parse_since, request_resync};
 use connector::pipeline::poll_request::PollTrigger;
-use connector::ports::{MessageQueue, StoreError};
+use connector::ports::MessageQueue;
 use domain::tenant::TenantId;
-use embedded::{EmbeddedQueue, EmbeddedQueueConfig};
 
 use crate::backend::{self, BackendArgs, BackendError, BackendKind};
 
@@ -38,26 +40,22 @@ pub enum ResyncCommandError {
     Resync(#[from] ResyncError),
     #[error("opening the poll queue")]
     Queue(#[from] StageQueuesError),
-    #[error("opening the poll queue")]
-    Store(#[from] StoreError),
     #[error(transparent)]
     Backend(#[from] BackendError),
 }
 
-/// Local runs name the poll queue like this in the state directory.
-const EMBEDDED_POLL_QUEUE: &str = "poll";
-
 pub async fn run(args: ResyncArgs) -> Result<(), ResyncCommandError> {
     let since = parse_since(&args.since)?;
+    // Held until the request is written; nothing to hold on AWS.
+    let _lock = backend::lock_state_dir(&args.backend)?;
     let opened = backend::open(&args.backend).await?;
     let poll_queue: Arc<dyn MessageQueue> = match args.backend.backend {
+        // The stage queues `run` reads (`embedded::open_stage_queues`): one place names
+        // them, so the request cannot land in a queue nobody consumes.
         BackendKind::Embedded => {
-            EmbeddedQueue::open(
-                &args.backend.state_dir,
-                EmbeddedQueueConfig::new(EMBEDDED_POLL_QUEUE),
-                opened.clock.clone(),
-            )
-            .await?
+            backend::open_queues(&args.backend, opened.clock.clone())
+                .await?
+                .poll
         }
         BackendKind::Aws => {
             let sdk = aws_adapters::sdk::load_sdk_config().await;

@@ -307,3 +307,94 @@ async fn run_once_exits_3_after_a_failed_poll_and_a_dead_letter() {
         run.stderr
     );
 }
+
+/// `resync --force` on the embedded backend lands in the poll queue `run` reads: the next
+/// `run --once` reads the orders again and emits them again under new event ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resync_force_is_processed_by_the_next_run_once() {
+    let (sandbox, orders) = shop().await;
+    let state = tempfile::tempdir().expect("state dir");
+    let out = tempfile::tempdir().expect("output dir");
+    let state_dir = state.path().display().to_string();
+    let events = out.path().join("events.jsonl");
+    let tenant = crate::support::unique_tenant("runner-resync").to_string();
+    let added = run_cli(
+        [
+            "tenant",
+            "--state-dir",
+            &state_dir,
+            "add",
+            &tenant,
+            "--api-url",
+            &sandbox.shop_api_url(SHOP),
+            "--allow-insecure-url",
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret-stdin",
+            "--start-date",
+            "2020-01-01",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        format!("{CLIENT_SECRET}\n"),
+        vec![],
+    )
+    .await;
+    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
+    let run_once = [
+        "run",
+        "--once",
+        "--state-dir",
+        &state_dir,
+        "--events",
+        &events.display().to_string(),
+        "--drain-timeout",
+        "30s",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let env = vec![("POLL_SKEW_SECONDS", "0"), ("RUST_LOG", "info")];
+
+    let first = run_cli(run_once.clone(), String::new(), env.clone()).await;
+    assert_eq!(first.code, 0, "first run --once: {}", first.stderr);
+    assert_eq!(count(&lines(&events), "order.created", None), orders.len());
+
+    let resync = run_cli(
+        [
+            "resync",
+            "--state-dir",
+            &state_dir,
+            "--tenant",
+            &tenant,
+            "--since",
+            "2020-01-01",
+            "--force",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        String::new(),
+        vec![],
+    )
+    .await;
+    assert_eq!(resync.code, 0, "resync: {}", resync.stderr);
+
+    let second = run_cli(run_once, String::new(), env).await;
+    assert_eq!(second.code, 0, "second run --once: {}", second.stderr);
+    let written = lines(&events);
+    for (id, _) in &orders {
+        let emitted: Vec<&Value> = written
+            .iter()
+            .filter(|m| m["type"] == "order.created" && m["orderId"] == id.to_string())
+            .collect();
+        assert_eq!(
+            emitted.len(),
+            2,
+            "emitted again after the resync: {written:#?}"
+        );
+        assert_ne!(
+            emitted[0]["eventId"], emitted[1]["eventId"],
+            "a forced resync emits under new event ids"
+        );
+    }
+    sandbox.shutdown().await;
+}
