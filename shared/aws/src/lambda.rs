@@ -99,9 +99,21 @@ const WIRE_TARGETS: &[&str] = &[
 
 /// `filter` with the wire-level targets capped at DEBUG, whatever `RUST_LOG` asks for
 /// (issue 13: no secret in any log, at any level). Every subscriber of the project uses it.
+///
+/// A cap, not a setting: a directive `hyper=debug` would also *raise* those targets to
+/// DEBUG under an `info` or `warn` filter, and fill the logs (and CloudWatch's bill) with
+/// connection-pool chatter. So the directives are added only when the filter can enable
+/// TRACE somewhere; a filter that stops at DEBUG or below already keeps the wire out.
 pub fn secret_safe_filter(
     mut filter: tracing_subscriber::EnvFilter,
 ) -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::filter::LevelFilter;
+    let reaches_trace = filter
+        .max_level_hint()
+        .is_none_or(|level| level >= LevelFilter::TRACE);
+    if !reaches_trace {
+        return filter;
+    }
     for target in WIRE_TARGETS {
         if let Ok(directive) = format!("{target}=debug").parse() {
             filter = filter.add_directive(directive);
@@ -267,5 +279,76 @@ impl FromEnv for InstallApp {
         };
         Ok(Self::new(installer)
             .with_metrics(MetricsPublisher::stdout_from_env(Function::InstallApp)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::EnvFilter;
+
+    use super::secret_safe_filter;
+
+    /// The events `filter` lets through, as `target:level` lines.
+    fn passed(filter: &str) -> Vec<String> {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(secret_safe_filter(EnvFilter::new(filter)))
+            .with_ansi(false)
+            .without_time()
+            .with_writer(move || Line(sink.clone()))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::trace!(target: "hyper_util::client", "wire trace");
+            tracing::debug!(target: "hyper_util::client", "wire debug");
+            tracing::info!(target: "hyper_util::client", "wire info");
+            tracing::trace!(target: "epages_sync_connector", "own trace");
+            tracing::debug!(target: "epages_sync_connector", "own debug");
+            tracing::info!(target: "epages_sync_connector", "own info");
+        });
+        let lines = seen.lock().expect("not poisoned").clone();
+        lines
+            .iter()
+            .filter_map(|line| line.split_whitespace().last().map(str::to_owned))
+            .zip(lines.iter().map(|l| l.contains("wire")))
+            .map(|(level, wire)| format!("{}:{level}", if wire { "wire" } else { "own" }))
+            .collect()
+    }
+
+    struct Line(Arc<Mutex<Vec<String>>>);
+
+    impl std::io::Write for Line {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .expect("not poisoned")
+                .push(String::from_utf8_lossy(bytes).trim().to_owned());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_wire_is_capped_at_debug_and_never_raised() {
+        // At TRACE everywhere: our own TRACE passes, the wire's stops at DEBUG.
+        assert_eq!(
+            passed("trace"),
+            [
+                "wire:debug",
+                "wire:info",
+                "own:trace",
+                "own:debug",
+                "own:info"
+            ]
+        );
+        // An explicit TRACE for a wire target is capped too.
+        assert!(!passed("warn,hyper_util=trace").contains(&"wire:trace".to_owned()));
+        // At INFO or WARN nothing is raised: no connection-pool chatter.
+        assert_eq!(passed("info"), ["wire:info", "own:info"]);
+        assert!(passed("warn").is_empty());
     }
 }
