@@ -20,6 +20,8 @@ pub enum BackendKind {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BackendArgs {
+    /// Where the state lives: `embedded` (files in --state-dir) or `aws` (the deployed
+    /// stack named by STATE_TABLE, ACTIVITY_TABLE, SECRETS_PREFIX and the queue URLs).
     #[arg(
         long,
         value_enum,

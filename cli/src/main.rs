@@ -103,3 +103,33 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error + Send + 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every option and argument of every subcommand explains itself in `--help` (issue 15):
+    /// an option without a help text is a question a user has to ask someone.
+    #[test]
+    fn every_option_and_argument_has_help_text() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "epages-sync", &mut missing);
+        assert!(missing.is_empty(), "without help text: {missing:#?}");
+    }
+}

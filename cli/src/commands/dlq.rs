@@ -73,13 +73,16 @@ pub enum DlqCommand {
     },
     /// One message in full: body, attributes, reason.
     Show {
+        /// The dead letter's message id (as `dlq list` shows it).
         id: String,
+        /// Look only in this queue's dead letters (all queues when absent).
         #[arg(long, value_enum)]
         queue: Option<QueueName>,
     },
     /// Move messages back to their source queue, keeping FIFO group order.
     #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all"])))]
     Replay {
+        /// Replay only this queue's dead letters (all queues when absent).
         #[arg(long, value_enum)]
         queue: Option<QueueName>,
         /// One message by id.

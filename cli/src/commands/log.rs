@@ -27,6 +27,7 @@ use crate::output;
 pub struct LogArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
+    /// The tenant whose activity log is shown.
     #[arg(long)]
     pub tenant: String,
     /// Entries about one order: its ePages id (UUID) or its order number.

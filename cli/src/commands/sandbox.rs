@@ -14,8 +14,8 @@ use sandbox::{Sandbox, SandboxError};
 
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8787")]
+    /// Address to listen on: IP:PORT, or localhost:PORT (taken as 127.0.0.1).
+    #[arg(long, default_value = "127.0.0.1:8787", value_parser = listen_address)]
     pub listen: SocketAddr,
     /// Seed file (JSON, see shared/sandbox/README.md); the built-in demo seed when absent.
     #[arg(long)]
@@ -49,6 +49,20 @@ pub enum SandboxCommandError {
     Sandbox(#[from] SandboxError),
     #[error("cannot wait for Ctrl-C")]
     Signal(#[source] std::io::Error),
+}
+
+/// `--listen`: an IP address with a port, or `localhost:PORT`. `localhost` is taken as
+/// 127.0.0.1 rather than looked up, so it cannot resolve to a non-loopback address.
+fn listen_address(value: &str) -> Result<SocketAddr, String> {
+    if let Some(port) = value.strip_prefix("localhost:") {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("--listen: {port:?} is not a port number"))?;
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    value
+        .parse()
+        .map_err(|_| "--listen: expected IP:PORT or localhost:PORT".to_owned())
 }
 
 /// Whether the address may be used without `--allow-remote`.
@@ -133,5 +147,31 @@ mod tests {
     fn the_demo_seed_parses() {
         let seed = load_seed(None);
         assert!(seed.is_ok_and(|seed| !seed.shops.is_empty()));
+    }
+
+    #[test]
+    fn listen_takes_ip_and_port_or_localhost_and_names_the_option_otherwise() {
+        assert_eq!(
+            listen_address("localhost:8787"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 8787)))
+        );
+        assert_eq!(
+            listen_address("127.0.0.1:9000"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 9000)))
+        );
+        assert_eq!(
+            listen_address("[::1]:80").map(|a| a.ip().is_loopback()),
+            Ok(true)
+        );
+        for bad in [
+            "localhost",
+            "localhost:",
+            "localhost:99999",
+            "example.com:80",
+            "",
+        ] {
+            let error = listen_address(bad).expect_err(bad);
+            assert!(error.starts_with("--listen:"), "{bad}: {error}");
+        }
     }
 }

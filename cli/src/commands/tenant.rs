@@ -40,23 +40,31 @@ pub enum TenantCommand {
     Add(AddArgs),
     /// Obtain a token and check its scopes against the enabled flows.
     Verify {
+        /// The tenant id.
         tenant: String,
     },
     /// List active tenants.
     List,
+    /// Show one tenant's configuration (secrets are never shown).
     Show {
+        /// The tenant id.
         tenant: String,
     },
+    /// Stop polling and applying commands for the tenant (kept until `resume`).
     Pause {
+        /// The tenant id.
         tenant: String,
     },
+    /// Resume a paused tenant.
     Resume {
+        /// The tenant id.
         tenant: String,
     },
     /// Remove the tenant's configuration, tokens and own client secret (the order ledger
     /// stays, so a re-added tenant does not emit the same changes again). Asks first on a
     /// terminal; without one, `--yes` is required.
     Remove {
+        /// The tenant id.
         tenant: String,
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
@@ -66,6 +74,7 @@ pub enum TenantCommand {
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
+    /// The tenant id: lower-case letters, digits and `-` (how every other command names it).
     pub tenant: String,
     /// The shop name: `https://{store}.beyondshop.cloud/api`.
     #[arg(long, conflicts_with = "api_url", required_unless_present = "api_url")]
@@ -80,6 +89,7 @@ pub struct AddArgs {
     /// The Afosto tenant (`X-Afosto-Tenant`) whose webhooks belong to this tenant.
     #[arg(long)]
     pub afosto_tenant: Option<String>,
+    /// The client id of the shop's custom app (or of the public app).
     #[arg(long)]
     pub client_id: String,
     /// Read the client secret from stdin.
@@ -95,14 +105,19 @@ pub struct AddArgs {
     /// Orders created before this date (YYYY-MM-DD or RFC 3339) are never imported.
     #[arg(long)]
     pub start_date: String,
+    /// Turn off order events for Afosto (imports, cancellations, shipments, … from the shop).
     #[arg(long)]
     pub no_orders: bool,
+    /// Turn off applying cancel commands.
     #[arg(long)]
     pub no_cancellations: bool,
+    /// Turn off applying ship, pickup and delivery commands.
     #[arg(long)]
     pub no_shipments: bool,
+    /// Turn off applying return commands.
     #[arg(long)]
     pub no_returns: bool,
+    /// Turn off applying stock commands.
     #[arg(long)]
     pub no_stock: bool,
     /// `AFOSTO_LOCATION=shop` (counts towards shop stock) or `AFOSTO_LOCATION=ignore`.
@@ -111,6 +126,7 @@ pub struct AddArgs {
     /// `any`, `paid`, or a comma-separated list of Beyond payment statuses.
     #[arg(long, default_value = "any")]
     pub payment_status: String,
+    /// Import the shop's test orders too (left out by default).
     #[arg(long)]
     pub include_test_orders: bool,
 }
