@@ -236,6 +236,8 @@ async fn install_and_reinstall(kind: Kind) {
     else {
         panic!("update failed");
     };
+    // The re-install comes later than the change (the connector's clock orders them; no
+    // wait or margin is under test).
     h.backend.clock.advance(chrono::TimeDelta::seconds(1));
     let query = callback_query(&h.sandbox, CLIENT_SECRET, |_| {});
     let response = h
@@ -599,6 +601,9 @@ async fn uninstall(kind: Kind) {
         .expect("exists");
     // The merchant uninstalls (the shop stops accepting the app's tokens); the app
     // payload has no time of its own: it happened when it arrives.
+    // A fake clock is right here: what is tested is the order of the install and the
+    // uninstall as the connector's clock stamps them (not a wait or a margin), and the
+    // step puts the uninstall after the install as it is in the world.
     h.backend.clock.advance(chrono::TimeDelta::seconds(1));
     h.sandbox
         .uninstall_app(SHOP)

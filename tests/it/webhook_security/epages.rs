@@ -77,6 +77,9 @@ async fn late_uninstall(kind: Kind) {
     let id = install(&h).await;
     // The merchant uninstalls; ePages' deliveries (one with a time, one without, as real
     // app payloads are) do not reach us yet.
+    // A fake clock is right here: what is tested is the order of installs and uninstalls
+    // as the connector's clock stamps them (not a wait or a margin); the steps put them
+    // in the order they happen in the world.
     h.backend.clock.advance(chrono::TimeDelta::seconds(5));
     h.sandbox
         .uninstall_app(SHOP)
@@ -134,6 +137,9 @@ async fn late_uninstall(kind: Kind) {
 async fn uninstall_while_the_shop_is_down(kind: Kind) {
     let h = harness(kind).await;
     let id = install(&h).await;
+    // A fake clock is right here: what is tested is the order of the install and the
+    // uninstall as the connector's clock stamps them (not a wait or a margin), and the
+    // step puts the uninstall after the install as it is in the world.
     h.backend.clock.advance(chrono::TimeDelta::seconds(5));
     let fault = h.sandbox.add_fault(FaultSpec {
         trigger: FaultTrigger::Always,
