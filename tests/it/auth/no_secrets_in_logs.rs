@@ -1,38 +1,20 @@
 //! No secret or token appears in any log line: a full onboarding, install, refresh and
 //! webhook run is traced at TRACE into a buffer, which must contain none of them.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use connector::auth::ShopClients;
 use connector::epages_webhook::{StoredSigner, signer_secret_ref};
 use domain::tenant::AuthMode;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::install::{callback_query, function_url_request, harness, shop_tenant};
+use crate::support::log_buffer::LogBuffer;
+
 use super::support::{CLIENT_SECRET, Kind, expire_tokens, fast_http, tenant};
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 // One thread, so every task (sandbox, receiver, clients) logs into this subscriber.
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_or_token_is_ever_logged() {
-    let buffer = Buffer::default();
+    let buffer = LogBuffer::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
@@ -140,8 +122,7 @@ async fn no_secret_or_token_is_ever_logged() {
         .list_signers()
         .await;
 
-    let log =
-        String::from_utf8_lossy(&buffer.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let log = buffer.text();
     assert!(log.contains("app installed"), "the run was traced");
     assert!(log.lines().count() > 20, "TRACE output was captured");
     for secret in &secrets {

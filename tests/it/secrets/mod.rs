@@ -8,7 +8,6 @@ mod client;
 mod command;
 mod shop;
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +26,7 @@ use domain::tokens::TenantTokens;
 use embedded::{EmbeddedQueue, EmbeddedQueueConfig};
 
 use crate::support::aws as aws_support;
+use crate::support::log_buffer::LogBuffer;
 use secrecy::SecretString;
 
 use shop::{Answer, FakeShop};
@@ -50,29 +50,6 @@ fn with(field: &str, value: serde_json::Value) -> String {
     let mut token = valid_token();
     token[field] = value;
     token.to_string()
-}
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -304,7 +281,7 @@ impl World {
     }
 
     /// The text every sink of this world holds (plus `extra`), after the run.
-    async fn sinks(&self, buffer: &Buffer) -> Vec<(String, String)> {
+    async fn sinks(&self, buffer: &LogBuffer) -> Vec<(String, String)> {
         let (stdout, stderr) = self.cli_verify().await;
         let mut sinks = vec![("tracing".to_owned(), buffer.text())];
         sinks.extend(self.state_files());
@@ -332,8 +309,8 @@ fn assert_no_secret(scenario: &str, sinks: &[(String, String)]) {
     }
 }
 
-fn capture() -> (Buffer, tracing::subscriber::DefaultGuard) {
-    let buffer = Buffer::default();
+fn capture() -> (LogBuffer, tracing::subscriber::DefaultGuard) {
+    let buffer = LogBuffer::default();
     let writer = buffer.clone();
     // The production filter at TRACE (`RUST_LOG=trace`): every target, the SDK's included.
     let subscriber = tracing_subscriber::fmt()

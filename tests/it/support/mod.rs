@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod embedded;
+pub mod log_buffer;
 
 use std::any::Any;
 use std::sync::Arc;
