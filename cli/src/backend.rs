@@ -10,28 +10,46 @@ use connector::ports::queue::StageQueues;
 use connector::ports::secrets::SecretNaming;
 use connector::ports::{Clock, StateStores, StoreError, SystemClock};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
     /// File-backed state under `--state-dir`.
+    #[default]
     Embedded,
     /// DynamoDB, SQS and Secrets Manager (`STATE_TABLE`, `ACTIVITY_TABLE`, `SECRETS_PREFIX`, …).
     Aws,
 }
 
+/// Global options (`main.rs`): accepted before or after any subcommand.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BackendArgs {
     /// Where the state lives: `embedded` (files in --state-dir) or `aws` (the deployed
     /// stack named by STATE_TABLE, ACTIVITY_TABLE, SECRETS_PREFIX and the queue URLs).
     #[arg(
         long,
+        global = true,
         value_enum,
         default_value = "embedded",
         env = "EPAGES_SYNC_BACKEND"
     )]
     pub backend: BackendKind,
     /// State directory of the embedded backend.
-    #[arg(long, env = "EPAGES_SYNC_STATE_DIR", default_value = ".state")]
+    #[arg(
+        long,
+        global = true,
+        env = "EPAGES_SYNC_STATE_DIR",
+        default_value = ".state"
+    )]
     pub state_dir: PathBuf,
+}
+
+/// What a command holds until `main` hands it the parsed global options.
+impl Default for BackendArgs {
+    fn default() -> Self {
+        Self {
+            backend: BackendKind::Embedded,
+            state_dir: PathBuf::from(".state"),
+        }
+    }
 }
 
 /// Local runs name their secrets under this prefix.

@@ -4,12 +4,16 @@
 mod backend;
 mod commands;
 mod local;
+mod logging;
 mod output;
+mod when;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::backend::{BackendArgs, BackendKind};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -18,8 +22,27 @@ use clap::{Parser, Subcommand};
     about = "Keep Afosto and ePages Beyond shops in sync"
 )]
 struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The options every subcommand takes, before or after its name (`global = true`): one
+/// definition, handed to the commands by [`dispatch`].
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Machine-readable output: JSON on stdout (and JSON log lines on stderr for `run`).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More detail on stderr: -v debug, -vv trace (instead of RUST_LOG).
+    #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Less on stderr: -q warnings and errors only, -qq errors only (instead of RUST_LOG).
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub quiet: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -35,73 +58,115 @@ enum Command {
     Dlq(commands::dlq::DlqArgs),
     /// The activity log of a tenant, an order or a SKU, newest first.
     Log(commands::log::LogArgs),
-    /// Re-read a tenant's orders updated since a date (`--force`: emit again, new event ids).
+    /// Re-read a tenant's orders updated since a time (`--force`: emit again, new event ids).
     Resync(commands::resync::ResyncArgs),
     /// Per tenant: paused, flows, polling, 24 h activity; queue and dead-letter depths.
     Status(commands::status::StatusArgs),
-    /// Onboard and manage tenants (shops): add, verify, list, show, pause, resume, remove.
+    /// Onboard and manage tenants (shops): add, update, verify, list, show, pause, resume,
+    /// remove.
     Tenant(commands::tenant::TenantArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(commands::completions::CompletionsArgs),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     // The demo's progress lines and report are its output; the handlers' per-invocation
-    // logs would bury them (RUST_LOG still turns them on).
-    let default_level = match cli.command {
-        Command::Demo(_) => "warn",
-        _ => "info",
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(aws_adapters::lambda::secret_safe_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        ))
-        .with_writer(std::io::stderr)
-        .with_ansi(colour_on_stderr())
-        .init();
-    let command = match cli.command {
-        // `tenant` has its own exit codes (1 verification failed, 2 usage or input).
-        Command::Tenant(args) => return commands::tenant::main(args).await,
-        // The operator commands have their own exit codes too (documented in each module).
-        Command::Status(args) => return commands::status::main(args).await,
-        Command::Log(args) => return commands::log::main(args).await,
-        Command::Dlq(args) => return commands::dlq::main(args).await,
-        // `run` exits 3 when it finished but something it processed failed.
-        Command::Run(args) => return commands::run::main(args).await,
-        command => command,
-    };
-    let result = run(command).await;
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    // logs would bury them (RUST_LOG or -v still turn them on).
+    let quiet_by_default = matches!(cli.command, Command::Demo(_));
+    logging::init(&logging::Verbosity {
+        verbose: cli.global.verbose,
+        quiet: cli.global.quiet,
+        quiet_by_default,
+        json: cli.global.json && matches!(cli.command, Command::Run(_)),
+    });
+    let state_dir_given = matches.value_source("state_dir") == Some(ValueSource::CommandLine);
+    match dispatch(cli.global, state_dir_given, cli.command).await {
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {}", commands::report(error.as_ref()));
-            ExitCode::FAILURE
+            if error.downcast_ref::<EmbeddedOnly>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
-/// Colour codes only where a person reads them (a terminal), and never when `NO_COLOR` is
-/// set to anything non-empty (https://no-color.org): in a log file or a pipe they are noise.
-fn colour_on_stderr() -> bool {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-    !no_color && std::io::stderr().is_terminal()
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// Hands the global options to the command (its own fields for them are `#[arg(skip)]`) and
+/// runs it; commands with their own exit codes map their errors themselves.
+async fn dispatch(
+    global: GlobalArgs,
+    state_dir_given: bool,
+    command: Command,
+) -> Result<ExitCode, Failure> {
+    let GlobalArgs { backend, json, .. } = global;
+    match command {
+        Command::Tenant(mut args) => {
+            (args.backend, args.json) = (backend, json);
+            Ok(commands::tenant::main(args).await)
+        }
+        Command::Status(mut args) => {
+            (args.backend, args.json) = (backend, json);
+            Ok(commands::status::main(args).await)
+        }
+        Command::Log(mut args) => {
+            (args.backend, args.json) = (backend, json);
+            Ok(commands::log::main(args).await)
+        }
+        Command::Dlq(mut args) => {
+            (args.backend, args.json) = (backend, json);
+            Ok(commands::dlq::main(args).await)
+        }
+        Command::Run(mut args) => {
+            embedded_only("run", &backend)?;
+            args.state_dir = backend.state_dir;
+            Ok(commands::run::main(args).await)
+        }
+        Command::Resync(mut args) => {
+            (args.backend, args.json) = (backend, json);
+            commands::resync::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(mut args) => {
+            embedded_only("demo", &backend)?;
+            // The demo keeps its state in a temporary directory unless told where.
+            args.state_dir = state_dir_given.then_some(backend.state_dir);
+            args.json = json;
+            commands::demo::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sandbox(mut args) => {
+            args.json = json;
+            commands::sandbox::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions(args) => {
+            commands::completions::run(&args, &mut Cli::command(), json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
-/// Each command keeps its own typed error; boxing here keeps its chain of causes for the
-/// report.
-async fn run(command: Command) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    match command {
-        Command::Demo(args) => commands::demo::run(args).await?,
-        Command::Run(args) => commands::run::run(args).await.map(drop)?,
-        Command::Sandbox(args) => commands::sandbox::run(args).await?,
-        Command::Resync(args) => commands::resync::run(args).await?,
-        Command::Tenant(args) => commands::tenant::run(args).await.map(drop)?,
-        Command::Status(args) => commands::status::run(args).await?,
-        Command::Log(args) => commands::log::run(args).await?,
-        Command::Dlq(args) => commands::dlq::run(args).await?,
+/// A usage error for a command that only runs on the embedded backend.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` runs on the embedded backend only (drop --backend aws)")]
+struct EmbeddedOnly(&'static str);
+
+fn embedded_only(command: &'static str, backend: &BackendArgs) -> Result<(), Failure> {
+    if backend.backend == BackendKind::Embedded {
+        Ok(())
+    } else {
+        Err(EmbeddedOnly(command).into())
     }
-    Ok(())
 }
 
 #[cfg(test)]

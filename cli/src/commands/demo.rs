@@ -33,9 +33,13 @@ use verify::Orders;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Keep the state here (default: a fresh temporary directory, removed at the end).
-    #[arg(long)]
+    /// The global `--state-dir` when given (set by `main`); without it, a fresh temporary
+    /// directory, removed at the end.
+    #[arg(skip)]
     pub state_dir: Option<PathBuf>,
+    /// The global `--json`: the report as one JSON document (set by `main`).
+    #[arg(skip)]
+    pub json: bool,
     /// How often the scheduler fires; stands for the deployment's 5 minutes.
     #[arg(long, default_value = "1s", value_parser = super::run::parse_duration)]
     pub interval: Duration,
@@ -143,15 +147,19 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
     findings.extend(verify::results(&afosto, &steps, |step| verify::command_id(&run_id, step)).0);
     findings.extend(verify::shop(&sandbox, &orders).0);
     findings.extend(verify::contracts(&afosto, &sent, &contracts).0);
-    report::Report {
+    let report = report::Report {
         afosto: &afosto,
         stats: pumps.stats(),
         metrics: runtime.metrics.snapshot(),
         api_calls,
         elapsed: started.elapsed(),
         findings: &findings,
+    };
+    if args.json {
+        println!("{}", report.json());
+    } else {
+        report.print();
     }
-    .print();
     sandbox.shutdown().await;
     if findings.is_empty() {
         Ok(())

@@ -34,10 +34,10 @@ use crate::output;
 
 #[derive(Debug, Args)]
 pub struct DlqArgs {
-    #[command(flatten)]
+    /// Global options, set by `main` (`--json`: JSON lines for `list`, one document otherwise).
+    #[arg(skip)]
     pub backend: BackendArgs,
-    /// Machine-readable output: JSON lines for `list`, one document otherwise.
-    #[arg(long, global = true)]
+    #[arg(skip)]
     pub json: bool,
     #[command(subcommand)]
     pub command: DlqCommand,

@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use clap::Args;
 use connector::ports::activity::TimeRange;
 use connector::ports::{ActivityLog, PageRequest, StoreError};
@@ -22,10 +22,12 @@ use domain::tenant::{InvalidTenantId, TenantId};
 
 use crate::backend::{self, BackendArgs, BackendError};
 use crate::output;
+use crate::when::PointInTime;
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    #[command(flatten)]
+    /// Global options, set by `main` (`--json`: one JSON object per line, the stored entry).
+    #[arg(skip)]
     pub backend: BackendArgs,
     /// The tenant whose activity log is shown.
     #[arg(long)]
@@ -36,15 +38,14 @@ pub struct LogArgs {
     /// Entries about one SKU.
     #[arg(long)]
     pub sku: Option<String>,
-    /// Only entries at or after this: a duration back from now (`30m`, `24h`, `7d`) or a
-    /// date (`YYYY-MM-DD`, RFC 3339).
-    #[arg(long)]
-    pub since: Option<String>,
+    /// Only entries at or after this: a duration back from now (`30m`, `24h`, `7d`), a
+    /// date (`YYYY-MM-DD`) or an RFC 3339 time.
+    #[arg(long, value_parser = crate::when::point_in_time)]
+    pub since: Option<PointInTime>,
     /// At most this many entries.
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
-    /// One JSON object per line (the stored entry).
-    #[arg(long)]
+    #[arg(skip)]
     pub json: bool,
 }
 
@@ -56,8 +57,8 @@ pub enum LogError {
         #[source]
         source: InvalidTenantId,
     },
-    #[error("--since {0:?}: expected a duration like 30m, 24h or 7d, or YYYY-MM-DD or RFC 3339")]
-    Since(String),
+    #[error("--since reaches back too far")]
+    Since,
     #[error("--limit must be at least 1")]
     Limit,
     #[error("opening the backend")]
@@ -71,7 +72,7 @@ pub enum LogError {
 impl LogError {
     fn exit_code(&self) -> ExitCode {
         match self {
-            Self::TenantId { .. } | Self::Since(_) | Self::Limit => ExitCode::from(2),
+            Self::TenantId { .. } | Self::Since | Self::Limit => ExitCode::from(2),
             _ => ExitCode::FAILURE,
         }
     }
@@ -87,31 +88,6 @@ pub async fn main(args: LogArgs) -> ExitCode {
     }
 }
 
-/// `24h`, `30m`, `7d`, `90s`, or a date / RFC 3339 time.
-pub fn parse_since(raw: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
-        return Some(at.with_timezone(&Utc));
-    }
-    if let Some(at) = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .and_then(|date| date.and_hms_opt(0, 0, 0))
-    {
-        return Some(at.and_utc());
-    }
-    let unit = raw.chars().last()?;
-    let amount: i64 = raw[..raw.len() - unit.len_utf8()].parse().ok()?;
-    let delta = match unit {
-        's' => TimeDelta::try_seconds(amount)?,
-        'm' => TimeDelta::try_minutes(amount)?,
-        'h' => TimeDelta::try_hours(amount)?,
-        'd' => TimeDelta::try_days(amount)?,
-        _ => return None,
-    };
-    (amount >= 0)
-        .then(|| now.checked_sub_signed(delta))
-        .flatten()
-}
-
 pub async fn run(args: LogArgs) -> Result<(), LogError> {
     let tenant = TenantId::parse(&args.tenant).map_err(|source| LogError::TenantId {
         raw: args.tenant.clone(),
@@ -122,8 +98,8 @@ pub async fn run(args: LogArgs) -> Result<(), LogError> {
     }
     let opened = backend::open(&args.backend).await?;
     let now = opened.clock.now();
-    let since = match &args.since {
-        Some(raw) => Some(parse_since(raw, now).ok_or_else(|| LogError::Since(raw.clone()))?),
+    let since = match args.since {
+        Some(point) => Some(point.resolve(now).ok_or(LogError::Since)?),
         None => None,
     };
     let log = opened.stores.activity.as_ref();

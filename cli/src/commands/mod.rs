@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod completions;
 pub mod demo;
 pub mod dlq;
 pub mod log;

@@ -24,14 +24,18 @@ pub struct ResyncArgs {
     /// The tenant whose orders are read again.
     #[arg(long)]
     pub tenant: TenantId,
-    /// Re-read orders updated since this time (RFC 3339) or date (YYYY-MM-DD, midnight UTC).
-    #[arg(long)]
+    /// Re-read orders updated since this time: a duration back from now (`24h`, `7d`), a
+    /// date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
+    #[arg(long, value_parser = crate::when::point_in_time_rfc3339)]
     pub since: String,
     /// Emit again what was already emitted, under new event ids derived from this request.
     #[arg(long)]
     pub force: bool,
-    #[command(flatten)]
+    /// Global options, set by `main`.
+    #[arg(skip)]
     pub backend: BackendArgs,
+    #[arg(skip)]
+    pub json: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +46,8 @@ pub enum ResyncCommandError {
     Queue(#[from] StageQueuesError),
     #[error(transparent)]
     Backend(#[from] BackendError),
+    #[error("writing JSON")]
+    Json(#[from] serde_json::Error),
 }
 
 pub async fn run(args: ResyncArgs) -> Result<(), ResyncCommandError> {
@@ -71,7 +77,9 @@ pub async fn run(args: ResyncArgs) -> Result<(), ResyncCommandError> {
         opened.clock.now(),
     )
     .await?;
-    if let PollTrigger::Resync { since, force } = request.trigger {
+    if args.json {
+        println!("{}", serde_json::to_string(&request)?);
+    } else if let PollTrigger::Resync { since, force } = request.trigger {
         println!(
             "resync of tenant {} since {} enqueued (force: {force}, request {})",
             request.tenant,

@@ -39,8 +39,8 @@ const EXIT_PROBLEMS: u8 = 3;
 #[derive(Debug, Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct RunArgs {
-    /// State directory of the embedded backend (tenants, cursors, queues).
-    #[arg(long, env = "EPAGES_SYNC_STATE_DIR", default_value = ".state")]
+    /// The global `--state-dir` (tenants, cursors, queues), set by `main`.
+    #[arg(skip)]
     pub state_dir: PathBuf,
     /// How often every tenant is polled (the deployment's 5-minute schedule): `90s`, `5m`, `1h`.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
@@ -78,26 +78,8 @@ fn parse_stdin(raw: &str) -> Result<Stdin, String> {
     }
 }
 
-/// `300`, `300s`, `5m`, `1h`, `500ms`.
-pub fn parse_duration(raw: &str) -> Result<Duration, String> {
-    let raw = raw.trim();
-    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
-    let (number, unit) = raw.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{raw:?}: expected a number with s, m, h or ms"))?;
-    let duration = match unit {
-        "" | "s" => Duration::from_secs(number),
-        "ms" => Duration::from_millis(number),
-        "m" => Duration::from_secs(number.saturating_mul(60)),
-        "h" => Duration::from_secs(number.saturating_mul(3600)),
-        other => return Err(format!("{raw:?}: unknown unit {other:?} (s, m, h or ms)")),
-    };
-    if duration.is_zero() {
-        return Err(format!("{raw:?}: must be more than zero"));
-    }
-    Ok(duration)
-}
+/// Durations in the CLI's one grammar (`crate::when`).
+pub use crate::when::positive_duration as parse_duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {

@@ -23,10 +23,58 @@ pub struct SandboxArgs {
     /// Allow a non-loopback listen address (the admin API is unauthenticated).
     #[arg(long)]
     pub allow_remote: bool,
+    /// The global `--json` (set by `main`): the start information as one JSON document.
+    #[arg(skip)]
+    pub json: bool,
+}
+
+/// What `sandbox` prints once it serves: where, and each shop's app credentials.
+#[derive(Debug, serde::Serialize)]
+pub struct Started {
+    pub base_url: String,
+    pub admin_url: String,
+    pub shops: Vec<ShopStarted>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct ShopStarted {
+    pub name: String,
+    pub api_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub products: usize,
+    pub orders: usize,
+}
+
+impl Started {
+    fn human(&self) -> String {
+        let mut out = format!(
+            "ePages Beyond sandbox listening on {}\nadmin API: {}\n",
+            self.base_url, self.admin_url
+        );
+        for shop in &self.shops {
+            out.push_str(&format!(
+                "\nshop {}\n  API URL:       {}\n  client id:     {}\n  client secret: {}\n  \
+                 products:      {}\n  orders:        {}\n",
+                shop.name,
+                shop.api_url,
+                shop.client_id,
+                shop.client_secret,
+                shop.products,
+                shop.orders
+            ));
+        }
+        out.push('\n');
+        out
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxCommandError {
+    #[error("writing JSON")]
+    Json(#[source] serde_json::Error),
+    #[error("writing to stdout")]
+    Stdout(#[source] std::io::Error),
     #[error(
         "refusing to listen on {0}: the sandbox admin API has no authentication; use a loopback address or pass --allow-remote"
     )]
@@ -97,30 +145,44 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxCommandError> {
     let sandbox = Sandbox::start(args.listen).await?;
     let report = sandbox.seed(&seed)?;
 
-    println!("ePages Beyond sandbox listening on {}", sandbox.base_url());
-    println!("admin API: {}/_sandbox/", sandbox.base_url());
-    for shop in &seed.shops {
-        let orders = report
-            .orders
-            .values()
-            .filter(|o| o.shop == shop.name)
-            .count();
-        println!();
-        println!("shop {}", shop.name);
-        println!("  API URL:       {}", sandbox.shop_api_url(&shop.name));
-        println!("  client id:     {}", shop.client_id);
-        // The sandbox's own demo credentials: printing them is the point of this command.
-        println!("  client secret: {}", shop.client_secret);
-        println!("  products:      {}", shop.products.len());
-        println!("  orders:        {orders}");
+    let shops: Vec<ShopStarted> = seed
+        .shops
+        .iter()
+        .map(|shop| ShopStarted {
+            name: shop.name.clone(),
+            api_url: sandbox.shop_api_url(&shop.name),
+            client_id: shop.client_id.clone(),
+            // The sandbox's own demo credentials: printing them is the point of this command.
+            client_secret: shop.client_secret.clone(),
+            products: shop.products.len(),
+            orders: report
+                .orders
+                .values()
+                .filter(|o| o.shop == shop.name)
+                .count(),
+        })
+        .collect();
+    let started = Started {
+        base_url: sandbox.base_url().to_owned(),
+        admin_url: format!("{}/_sandbox/", sandbox.base_url()),
+        shops,
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&started).map_err(SandboxCommandError::Json)?
+        );
+        // Machine readers wait for the document; stdout may be a pipe (block-buffered).
+        std::io::Write::flush(&mut std::io::stdout()).map_err(SandboxCommandError::Stdout)?;
+    } else {
+        print!("{}", started.human());
     }
-    println!();
-    println!("Press Ctrl-C to stop.");
+    eprintln!("Press Ctrl-C to stop.");
 
     tokio::signal::ctrl_c()
         .await
         .map_err(SandboxCommandError::Signal)?;
-    println!("stopping the sandbox");
+    eprintln!("stopping the sandbox");
     sandbox.shutdown().await;
     Ok(())
 }

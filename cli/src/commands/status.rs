@@ -23,13 +23,13 @@ use crate::output;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    #[command(flatten)]
+    /// Global options, set by `main` (`--json`: one JSON document on stdout).
+    #[arg(skip)]
     pub backend: BackendArgs,
     /// One tenant (paused or not); without it, every active (unpaused) tenant.
     #[arg(long)]
     pub tenant: Option<String>,
-    /// One JSON document on stdout.
-    #[arg(long)]
+    #[arg(skip)]
     pub json: bool,
 }
 

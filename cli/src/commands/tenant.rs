@@ -1,34 +1,36 @@
-//! `epages-sync tenant add | verify | list | show | pause | resume | remove`.
+//! `epages-sync tenant add | update | verify | list | show | pause | resume | remove`.
 //!
 //! Exit codes: 0 ok, 1 verification failed (or the operation failed), 2 usage or input
 //! error. Client secrets come from stdin or a named environment variable, never from an
-//! argument, and are written to the secrets port only. `remove` asks for confirmation on a
+//! argument, and are written to the secrets port only. `add` and `update` share their
+//! settings and the one piece that validates them (`settings`). `remove` asks for confirmation on a
 //! terminal and needs `--yes` without one (exit code 2 otherwise).
 
-use std::io::{BufRead, IsTerminal, Read, Write};
+mod settings;
+mod update;
+
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use beyond::HttpSettings;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use connector::auth::{ShopClients, check_scopes};
 use connector::install::HostPolicy;
 use connector::ports::PageRequest;
 use connector::ports::tenants::{CreateOutcome, DeleteOutcome, UpdateOutcome};
-use domain::tenant::{
-    AuthMode, LocationMapping, PaymentStatusFilter, StockTarget, TenantConfig, TenantId,
-};
-use secrecy::SecretString;
+use domain::tenant::{AuthMode, TenantConfig, TenantId};
 use url::Url;
 
 use crate::backend::{self, BackendArgs};
+use settings::SettingsArgs;
 
 #[derive(Debug, Args)]
 pub struct TenantArgs {
-    #[command(flatten)]
+    /// Global options, set by `main` (`--json`: machine-readable output).
+    #[arg(skip)]
     pub backend: BackendArgs,
-    /// Machine-readable output.
-    #[arg(long, global = true)]
+    #[arg(skip)]
     pub json: bool,
     #[command(subcommand)]
     pub command: TenantCommand,
@@ -38,13 +40,20 @@ pub struct TenantArgs {
 pub enum TenantCommand {
     /// Add a custom-app tenant (client credentials).
     Add(AddArgs),
+    /// Change a tenant: rotate its client secret (or client id), flows, locations, start
+    /// date, payment filter, test orders, Afosto tenant. What is not given stays.
+    Update(UpdateArgs),
     /// Obtain a token and check its scopes against the enabled flows.
     Verify {
         /// The tenant id.
         tenant: String,
     },
-    /// List active tenants.
-    List,
+    /// List tenants (active ones; `--all`: paused ones too), with a header.
+    List {
+        /// Paused tenants too.
+        #[arg(long)]
+        all: bool,
+    },
     /// Show one tenant's configuration (secrets are never shown).
     Show {
         /// The tenant id.
@@ -73,6 +82,9 @@ pub enum TenantCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("secret_source").required(true)
+    .args(["client_secret_stdin", "client_secret_env"])))]
+#[command(group(clap::ArgGroup::new("start").required(true).args(["start_date"])))]
 pub struct AddArgs {
     /// The tenant id: lower-case letters, digits and `-` (how every other command names it).
     pub tenant: String,
@@ -86,57 +98,36 @@ pub struct AddArgs {
     /// Accept an `--api-url` over http or on any host: for local shops (the sandbox).
     #[arg(long, requires = "api_url")]
     pub allow_insecure_url: bool,
-    /// The Afosto tenant (`X-Afosto-Tenant`) whose webhooks belong to this tenant.
-    #[arg(long)]
-    pub afosto_tenant: Option<String>,
     /// The client id of the shop's custom app (or of the public app).
     #[arg(long)]
     pub client_id: String,
-    /// Read the client secret from stdin.
-    #[arg(
-        long,
-        conflicts_with = "client_secret_env",
-        required_unless_present = "client_secret_env"
-    )]
-    pub client_secret_stdin: bool,
-    /// Read the client secret from this environment variable.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The tenant id.
+    pub tenant: String,
+    /// A new client id (rotate it together with the client secret).
     #[arg(long)]
-    pub client_secret_env: Option<String>,
-    /// Orders created before this date (YYYY-MM-DD or RFC 3339) are never imported.
-    #[arg(long)]
-    pub start_date: String,
-    /// Turn off order events for Afosto (imports, cancellations, shipments, … from the shop).
-    #[arg(long)]
-    pub no_orders: bool,
-    /// Turn off applying cancel commands.
-    #[arg(long)]
-    pub no_cancellations: bool,
-    /// Turn off applying ship, pickup and delivery commands.
-    #[arg(long)]
-    pub no_shipments: bool,
-    /// Turn off applying return commands.
-    #[arg(long)]
-    pub no_returns: bool,
-    /// Turn off applying stock commands.
-    #[arg(long)]
-    pub no_stock: bool,
-    /// `AFOSTO_LOCATION=shop` (counts towards shop stock) or `AFOSTO_LOCATION=ignore`.
-    #[arg(long = "location")]
-    pub locations: Vec<String>,
-    /// `any`, `paid`, or a comma-separated list of Beyond payment statuses.
-    #[arg(long, default_value = "any")]
-    pub payment_status: String,
-    /// Import the shop's test orders too (left out by default).
-    #[arg(long)]
-    pub include_test_orders: bool,
+    pub client_id: Option<String>,
+    /// Remove this Afosto location's mapping (repeatable).
+    #[arg(long, value_name = "LOCATION")]
+    pub remove_location: Vec<String>,
+    /// Remove the Afosto tenant link.
+    #[arg(long, conflicts_with = "afosto_tenant")]
+    pub no_afosto_tenant: bool,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }
 
 /// A usage or input problem (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct Usage(String);
+pub(crate) struct Usage(String);
 
-type Failure = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 pub async fn main(args: TenantArgs) -> ExitCode {
     match run(args).await {
@@ -171,8 +162,11 @@ pub async fn run(args: TenantArgs) -> Result<ExitCode, Failure> {
     match args.command {
         TenantCommand::Add(add) => {
             let id = tenant_id(&add.tenant)?;
-            let config = build_config(&add, &id, &backend.secrets)?;
-            let secret = read_secret(&add)?;
+            let config = build_config(&add, &id, &backend.secrets, now)?;
+            let secret = add
+                .settings
+                .read_secret()?
+                .ok_or_else(|| Usage("--client-secret-stdin or --client-secret-env".into()))?;
             if stores.tenants.get(&id).await?.is_some() {
                 return Err(Usage(format!("tenant {id} already exists")).into());
             }
@@ -190,6 +184,9 @@ pub async fn run(args: TenantArgs) -> Result<ExitCode, Failure> {
                     return Err(Usage(format!("tenant {id} already exists")).into());
                 }
             }
+        }
+        TenantCommand::Update(update) => {
+            update::run(&backend, &update, now, args.json).await?;
         }
         TenantCommand::Verify { tenant } => {
             let config = get(stores, &tenant).await?;
@@ -232,23 +229,17 @@ pub async fn run(args: TenantArgs) -> Result<ExitCode, Failure> {
                 ExitCode::FAILURE
             });
         }
-        TenantCommand::List => {
-            let mut all = Vec::new();
-            let mut page = PageRequest::first(1000);
-            loop {
-                let listed = stores.tenants.list_active(page).await?;
-                all.extend(listed.items);
-                match listed.next {
-                    Some(token) => page = PageRequest::after(1000, token),
-                    None => break,
-                }
-            }
-            let human = all
+        TenantCommand::List { all } => {
+            let listed = list(stores, all).await?;
+            let values = listed
                 .iter()
-                .map(|t| format!("{}\t{}\t{:?}", t.id, t.api_url, t.auth_mode))
-                .collect::<Vec<_>>()
-                .join("\n");
-            print(args.json, &serde_json::to_value(&all)?, &human);
+                .map(serde_json::to_value)
+                .collect::<Result<Vec<_>, _>>()?;
+            print(
+                args.json,
+                &serde_json::Value::Array(values.clone()),
+                &list_table(&values),
+            );
         }
         TenantCommand::Show { tenant } => {
             let config = get(stores, &tenant).await?;
@@ -321,6 +312,73 @@ fn confirm(yes: bool, question: &str) -> Result<(), Failure> {
     }
 }
 
+/// Every tenant (`all`) or the active ones, by id.
+async fn list(
+    stores: &connector::ports::StateStores,
+    all: bool,
+) -> Result<Vec<TenantConfig>, Failure> {
+    let mut listed = Vec::new();
+    let mut page = PageRequest::first(1000);
+    loop {
+        let found = if all {
+            stores.tenants.list_all(page).await?
+        } else {
+            stores.tenants.list_active(page).await?
+        };
+        listed.extend(found.items);
+        match found.next {
+            Some(token) => page = PageRequest::after(1000, token),
+            None => break,
+        }
+    }
+    listed.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(listed)
+}
+
+/// The columns of `tenant list`, named as the fields of its `--json` output.
+const LIST_COLUMNS: [&str; 7] = [
+    "id",
+    "paused",
+    "api_url",
+    "auth_mode",
+    "sync_start",
+    "afosto_tenant",
+    "flows",
+];
+
+/// A header, then one row per tenant; each cell is the tenant's JSON field of that name,
+/// so the table and `--json` cannot disagree.
+fn list_table(tenants: &[serde_json::Value]) -> String {
+    let cell = |value: Option<&serde_json::Value>| match value {
+        None | Some(serde_json::Value::Null) => "-".to_owned(),
+        Some(serde_json::Value::String(text)) => text.clone(),
+        // Flow switches: the ones that are on.
+        Some(serde_json::Value::Object(switches)) => {
+            let on: Vec<&str> = switches
+                .iter()
+                .filter(|(_, on)| on.as_bool() == Some(true))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            if on.is_empty() {
+                "none".to_owned()
+            } else {
+                on.join(",")
+            }
+        }
+        Some(other) => other.to_string(),
+    };
+    let mut rows = vec![LIST_COLUMNS.map(str::to_owned).to_vec()];
+    for tenant in tenants {
+        rows.push(
+            LIST_COLUMNS
+                .iter()
+                .map(|column| cell(tenant.get(*column)))
+                .collect(),
+        );
+    }
+    crate::output::table(&rows).trim_end().to_owned()
+}
+
 async fn get(stores: &connector::ports::StateStores, raw: &str) -> Result<TenantConfig, Failure> {
     let id = tenant_id(raw)?;
     stores
@@ -357,10 +415,12 @@ async fn set_paused(
     Err("the tenant kept changing; try again".into())
 }
 
+/// A new tenant from `add`: its shop and app, then the settings `update` shares.
 fn build_config(
     add: &AddArgs,
     id: &TenantId,
     naming: &connector::ports::secrets::SecretNaming,
+    now: DateTime<Utc>,
 ) -> Result<TenantConfig, Failure> {
     let api_url = match (&add.store, &add.api_url) {
         (Some(store), _) => {
@@ -373,68 +433,28 @@ fn build_config(
         (None, None) => return Err(Usage("--store or --api-url is required".into()).into()),
     };
     let api_url = check_api_url(&api_url, add.allow_insecure_url)?;
-    let start = parse_start(&add.start_date)?;
+    let start = add
+        .settings
+        .start(now)?
+        .ok_or_else(|| Usage("--start-date is required".into()))?;
     let mut config = TenantConfig::new(
         id.clone(),
         api_url,
         AuthMode::ClientCredentials,
-        add.client_id.clone(),
+        client_id(&add.client_id)?,
         naming.tenant_client_secret(id),
         start,
     );
-    if let Some(afosto) = &add.afosto_tenant {
-        if afosto.is_empty()
-            || afosto.len() > 128
-            || !afosto
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(Usage(
-                "--afosto-tenant: only letters, digits, '-' and '_', at most 128".into(),
-            )
-            .into());
-        }
-        config.afosto_tenant = Some(afosto.clone());
-    }
-    config.flows.orders = !add.no_orders;
-    config.flows.cancellations = !add.no_cancellations;
-    config.flows.shipments = !add.no_shipments;
-    config.flows.returns = !add.no_returns;
-    config.flows.stock = !add.no_stock;
-    config.include_test_orders = add.include_test_orders;
-    config.payment_filter = match add.payment_status.as_str() {
-        "any" => PaymentStatusFilter::Any,
-        "paid" => PaymentStatusFilter::PaidOnly,
-        list => PaymentStatusFilter::OneOf(
-            list.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect(),
-        ),
-    };
-    for mapping in &add.locations {
-        let (location, target) = mapping.split_once('=').ok_or_else(|| {
-            Usage(format!(
-                "--location {mapping:?}: expected LOCATION=shop|ignore"
-            ))
-        })?;
-        let target = match target {
-            "shop" => StockTarget::ShopAvailability,
-            "ignore" => StockTarget::Ignored,
-            other => {
-                return Err(Usage(format!(
-                    "--location {mapping:?}: {other:?} is not shop or ignore"
-                ))
-                .into());
-            }
-        };
-        config.locations.push(LocationMapping {
-            afosto_location_id: location.to_owned(),
-            target,
-            epages_location_id: None,
-        });
-    }
+    add.settings.apply(&mut config, now)?;
     Ok(config)
+}
+
+fn client_id(raw: &str) -> Result<String, Failure> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(Usage("--client-id is empty".into()).into());
+    }
+    Ok(trimmed.to_owned())
 }
 
 /// The shop's API root: https on an allowed shop host, the `/api` path, no credentials;
@@ -464,41 +484,4 @@ fn check_api_url(raw: &str, allow_insecure: bool) -> Result<Url, Failure> {
         .and_then(|()| policy.check_api_root(&url))
         .map_err(|e| refuse(format!("is refused: {e}{hint}")))?;
     Ok(url)
-}
-
-fn parse_start(raw: &str) -> Result<DateTime<Utc>, Failure> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(at.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .and_then(|date| date.and_hms_opt(0, 0, 0))
-        .map(|at| at.and_utc())
-        .ok_or_else(|| {
-            Usage(format!(
-                "--start-date {raw:?}: expected YYYY-MM-DD or RFC 3339"
-            ))
-            .into()
-        })
-}
-
-fn read_secret(add: &AddArgs) -> Result<SecretString, Failure> {
-    let secret = if add.client_secret_stdin {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Usage(format!("reading the client secret from stdin: {e}")))?;
-        text
-    } else if let Some(name) = &add.client_secret_env {
-        std::env::var(name).map_err(|_| Usage(format!("environment variable {name} is not set")))?
-    } else {
-        return Err(
-            Usage("--client-secret-stdin or --client-secret-env is required".into()).into(),
-        );
-    };
-    let secret = secret.trim().to_owned();
-    if secret.is_empty() {
-        return Err(Usage("the client secret is empty".into()).into());
-    }
-    Ok(SecretString::from(secret))
 }

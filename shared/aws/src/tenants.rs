@@ -190,6 +190,38 @@ impl TenantStore for DynamoTenantStore {
         Ok(Page { items, next })
     }
 
+    /// A scan for the `CONFIG` items: the operator's `tenant list --all`; no function's
+    /// role may scan the table (infra/ template), and none calls this.
+    async fn list_all(&self, page: PageRequest) -> Result<Page<TenantConfig>, StoreError> {
+        let limit = check_page(&page)?;
+        let filter = "#sk = :config";
+        let output = self
+            .table
+            .client
+            .scan()
+            .table_name(&self.table.name)
+            .filter_expression(filter)
+            .set_expression_attribute_names(Some(names(&[filter])))
+            .expression_attribute_values(":config", s(SK_CONFIG))
+            .limit(limit as i32)
+            .set_exclusive_start_key(page.token.as_ref().map(decode_position).transpose()?)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Scan", e))?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = output
+            .last_evaluated_key
+            .as_ref()
+            .map(encode_position)
+            .transpose()?;
+        Ok(Page { items, next })
+    }
+
     async fn delete(&self, id: &TenantId) -> Result<DeleteOutcome, StoreError> {
         let key = Table::key(tenant_pk(id), SK_CONFIG);
         let condition = "attribute_exists(#pk)";

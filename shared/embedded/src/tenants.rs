@@ -84,29 +84,11 @@ impl TenantStore for EmbeddedTenantStore {
     }
 
     async fn list_active(&self, page: PageRequest) -> Result<Page<TenantConfig>, StoreError> {
-        let limit = check_page(&page)?;
-        let after: Option<TenantId> = page.token.as_ref().map(decode_page_token).transpose()?;
-        let (items, more) = self
-            .file
-            .read(|file| {
-                let start = match &after {
-                    Some(after) => std::ops::Bound::Excluded(after),
-                    None => std::ops::Bound::Unbounded,
-                };
-                let mut active = file
-                    .tenants
-                    .range((start, std::ops::Bound::Unbounded))
-                    .map(|(_, config)| config)
-                    .filter(|config| config.is_active());
-                let items: Vec<TenantConfig> = active.by_ref().take(limit).cloned().collect();
-                (items, active.next().is_some())
-            })
-            .await;
-        let next = match (more, items.last()) {
-            (true, Some(last)) => Some(encode_page_token(&last.id)?),
-            _ => None,
-        };
-        Ok(Page { items, next })
+        self.list(page, TenantConfig::is_active).await
+    }
+
+    async fn list_all(&self, page: PageRequest) -> Result<Page<TenantConfig>, StoreError> {
+        self.list(page, |_| true).await
     }
 
     async fn delete(&self, id: &TenantId) -> Result<DeleteOutcome, StoreError> {
@@ -118,5 +100,38 @@ impl TenantStore for EmbeddedTenantStore {
                 })
             })
             .await
+    }
+}
+
+impl EmbeddedTenantStore {
+    /// The tenants that `keep` keeps, by id, one page at a time.
+    async fn list(
+        &self,
+        page: PageRequest,
+        keep: fn(&TenantConfig) -> bool,
+    ) -> Result<Page<TenantConfig>, StoreError> {
+        let limit = check_page(&page)?;
+        let after: Option<TenantId> = page.token.as_ref().map(decode_page_token).transpose()?;
+        let (items, more) = self
+            .file
+            .read(|file| {
+                let start = match &after {
+                    Some(after) => std::ops::Bound::Excluded(after),
+                    None => std::ops::Bound::Unbounded,
+                };
+                let mut kept = file
+                    .tenants
+                    .range((start, std::ops::Bound::Unbounded))
+                    .map(|(_, config)| config)
+                    .filter(|config| keep(config));
+                let items: Vec<TenantConfig> = kept.by_ref().take(limit).cloned().collect();
+                (items, kept.next().is_some())
+            })
+            .await;
+        let next = match (more, items.last()) {
+            (true, Some(last)) => Some(encode_page_token(&last.id)?),
+            _ => None,
+        };
+        Ok(Page { items, next })
     }
 }

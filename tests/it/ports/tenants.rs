@@ -167,6 +167,35 @@ async fn list_active_pages_through_every_active_tenant(store: Arc<dyn TenantStor
     assert_eq!(listed.items.first().map(|t| &t.id), Some(&first));
 }
 
+/// 40 tenants, every third paused, read in pages of 7: `list_all` walks every tenant,
+/// paused or not, exactly once (in no promised order: a scan on AWS).
+async fn list_all_pages_through_every_tenant_paused_too(store: Arc<dyn TenantStore>) {
+    let at = now();
+    let mut expected = BTreeSet::new();
+    for i in 0..40u32 {
+        let id = TenantId::parse(&format!("tenant-{i:04}")).expect("valid");
+        let mut tenant = config(id.clone(), at);
+        tenant.paused = i.is_multiple_of(3);
+        created(store.as_ref(), tenant, at).await;
+        expected.insert((id, i.is_multiple_of(3)));
+    }
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(7);
+    for _ in 0..100 {
+        let result = store.list_all(page.clone()).await.expect("list all");
+        assert!(result.items.len() <= 7);
+        seen.extend(result.items.into_iter().map(|t| (t.id, t.paused)));
+        match result.next {
+            Some(token) => page = PageRequest::after(7, token),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), expected.len(), "no tenant twice, none missing");
+    assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), expected);
+    let zero = store.list_all(PageRequest::first(0)).await;
+    assert!(matches!(zero, Err(StoreError::InvalidInput { .. })));
+}
+
 async fn bad_page_requests_are_refused(store: Arc<dyn TenantStore>) {
     let zero = store.list_active(PageRequest::first(0)).await;
     assert!(matches!(zero, Err(StoreError::InvalidInput { .. })));
@@ -183,6 +212,7 @@ contracts!(
     update_is_conditional_on_version,
     delete_then_not_found,
     list_active_pages_through_every_active_tenant,
+    list_all_pages_through_every_tenant_paused_too,
     bad_page_requests_are_refused,
 );
 

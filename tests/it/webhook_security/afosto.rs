@@ -71,6 +71,10 @@ impl TenantStore for Counting<dyn TenantStore> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.list_active(page).await
     }
+    async fn list_all(&self, page: PageRequest) -> Result<Page<TenantConfig>, StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.list_all(page).await
+    }
     async fn delete(&self, id: &TenantId) -> Result<DeleteOutcome, StoreError> {
         self.inner.delete(id).await
     }

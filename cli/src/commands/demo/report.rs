@@ -75,6 +75,36 @@ fn p50_max(mut samples: Vec<Duration>) -> String {
 }
 
 impl Report<'_> {
+    /// `--json`: the counts, the shop's API calls, the latencies and the findings, one
+    /// document.
+    pub fn json(&self) -> serde_json::Value {
+        let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
+        for seen in &self.afosto.events {
+            *by_type.entry(seen.item.kind().as_str()).or_insert(0) += 1;
+        }
+        let mut by_outcome: BTreeMap<String, usize> = BTreeMap::new();
+        for seen in &self.afosto.results {
+            let kind = seen.item.command_type.map_or("?", |kind| kind.as_str());
+            *by_outcome
+                .entry(format!("{kind} {}", outcome_label(&seen.item.outcome)))
+                .or_insert(0) += 1;
+        }
+        let millis = |samples: &[Duration]| -> Vec<u128> {
+            samples.iter().map(Duration::as_millis).collect()
+        };
+        serde_json::json!({
+            "ok": self.findings.is_empty(),
+            "findings": self.findings,
+            "order_events": by_type,
+            "commands_sent": self.afosto.sent.len(),
+            "command_results": by_outcome,
+            "api_calls": self.api_calls,
+            "poll_cycle_ms": millis(&self.stats.poll_durations),
+            "command_batch_ms": millis(&self.stats.command_durations),
+            "elapsed_seconds": self.elapsed.as_secs_f64(),
+        })
+    }
+
     pub fn print(&self) {
         println!("\n== epages-sync demo report ==");
         println!(

@@ -55,6 +55,11 @@ pub trait TenantStore: Send + Sync {
     /// eventually consistent: a tenant created a moment ago may show up a moment later.
     async fn list_active(&self, page: PageRequest) -> Result<Page<TenantConfig>, StoreError>;
 
+    /// Every tenant, paused or not, one page at a time, in no promised order (callers that
+    /// show them sort). For operators (`tenant list --all`): on AWS this is a scan of the
+    /// state table, which no function's role is granted.
+    async fn list_all(&self, page: PageRequest) -> Result<Page<TenantConfig>, StoreError>;
+
     /// Removes the configuration (not the tenant's other state).
     async fn delete(&self, id: &TenantId) -> Result<DeleteOutcome, StoreError>;
 }

@@ -6,7 +6,9 @@ use uuid::Uuid;
 
 use beyond::model::{Order, OrderProcesses, ShippingProcessStatus};
 use contracts::order_event::{OrderEvent, Shipment, ShipmentLine};
-use domain::activity::{ActivityEntry, ActivityOutcome, Correlation, Direction, EntityRef};
+use domain::activity::{
+    ActivityEntry, ActivityOutcome, Correlation, Direction, EntityKind, EntityRef,
+};
 use domain::order_sync::event_id::ORDER_EVENT_NAMESPACE;
 use domain::tenant::TenantId;
 
@@ -102,6 +104,32 @@ pub(super) fn failure_entry(
         outcome: ActivityOutcome::Failed,
         // The activity log is a sink: redacted and capped.
         error: Some(crate::error_chain::sink_text(&reason)),
+        correlation: Correlation::default(),
+    }
+}
+
+/// A poll that failed as a whole (the shop unreachable, retries exhausted, a refused token):
+/// about the tenant, not an order. `status` shows the same failure as the tenant's last
+/// poll error.
+pub(super) fn poll_failure_entry(
+    tenant: &TenantId,
+    message: &str,
+    at: DateTime<Utc>,
+) -> ActivityEntry {
+    ActivityEntry {
+        tenant: tenant.clone(),
+        entry_id: Uuid::new_v4().to_string(),
+        at,
+        entity: EntityRef {
+            kind: EntityKind::Tenant,
+            id: tenant.to_string(),
+            number: None,
+        },
+        direction: Direction::EpagesToAfosto,
+        action: "poll".to_owned(),
+        outcome: ActivityOutcome::Failed,
+        // The activity log is a sink: redacted and capped.
+        error: Some(crate::error_chain::sink_text(message)),
         correlation: Correlation::default(),
     }
 }

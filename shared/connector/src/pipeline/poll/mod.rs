@@ -249,7 +249,7 @@ impl PollService {
                 None,
                 Some(PollRecord::Failure {
                     at: now,
-                    message: failure_message(tenant, error),
+                    message: self.failure_message(tenant, error, now).await,
                 }),
             ),
         };
@@ -297,7 +297,7 @@ impl PollService {
             Ok(Progress::StateChanged) => return Ok(None),
             Ok(progress) => progress,
             Err(error) => {
-                let message = failure_message(tenant, &error);
+                let message = self.failure_message(tenant, &error, now).await;
                 self.stores
                     .poll_state
                     .record_failure(&tenant.id, now, &message)
@@ -335,6 +335,29 @@ impl PollService {
                 })))
             }
         }
+    }
+
+    /// The failure to record in the poll state, logged once and written to the activity
+    /// log: every failure `status` shows as a tenant's last poll error (a shop that cannot
+    /// be reached, retries exhausted with their last cause) is there for `log` too. The
+    /// entry is best effort: a poll that failed must still record its failure.
+    async fn failure_message(
+        &self,
+        tenant: &TenantConfig,
+        error: &PollError,
+        now: DateTime<Utc>,
+    ) -> String {
+        let message = error_chain(error);
+        tracing::warn!(tenant = %tenant.id, error = %message, "poll failed");
+        let entry = events::poll_failure_entry(&tenant.id, &message, now);
+        if let Err(log_error) = self.stores.activity.append(&[entry]).await {
+            tracing::warn!(
+                tenant = %tenant.id,
+                error = %error_chain(&log_error),
+                "cannot write the poll failure to the activity log"
+            );
+        }
+        message
     }
 
     /// After the poll's write: the outcome, enqueueing the continuation of a budget stop.
@@ -641,13 +664,6 @@ enum Progress {
     LeaseHeld { owner: String, until: DateTime<Utc> },
     /// The poll state changed after this poll read it: start over.
     StateChanged,
-}
-
-/// The failure to record, logged once.
-fn failure_message(tenant: &TenantConfig, error: &PollError) -> String {
-    let message = error_chain(error);
-    tracing::warn!(tenant = %tenant.id, error = %message, "poll failed");
-    message
 }
 
 fn delta(duration: Duration) -> TimeDelta {
