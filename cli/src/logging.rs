@@ -7,7 +7,7 @@
 //! it are counted, and at most once a [`SUMMARY_EVERY`] one line says how many there were
 //! and the last cause: `tenant acme: still failing (19 more times since 16:05: …)`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
@@ -98,10 +98,47 @@ struct Streak {
 /// so the once-a-minute rule is tested with chosen instants rather than by waiting.
 #[derive(Debug, Default)]
 pub struct Streaks {
-    tenants: HashMap<String, Streak>,
+    tenants: BTreeMap<String, Streak>,
+}
+
+/// The process's streaks: the formatter counts into them, [`flush`] reports what is left.
+static STREAKS: Mutex<Streaks> = Mutex::new(Streaks {
+    tenants: BTreeMap::new(),
+});
+
+/// At the end of a command: one summary line per tenant with warnings counted since its
+/// last line (a `run --once` is over before a minute passes).
+pub fn flush() {
+    let lines = match STREAKS.lock() {
+        Ok(mut streaks) => streaks.pending(),
+        Err(_) => return,
+    };
+    for line in lines {
+        eprintln!(
+            "{}  WARN {line}",
+            Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        );
+    }
 }
 
 impl Streaks {
+    /// The summaries of the warnings counted and not reported yet; the counts start over.
+    pub fn pending(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (tenant, streak) in &mut self.tenants {
+            if streak.counted > 0 {
+                lines.push(summary(
+                    tenant,
+                    streak.counted,
+                    streak.shown_at,
+                    &streak.last_cause,
+                ));
+                streak.counted = 0;
+            }
+        }
+        lines
+    }
+
     pub fn observe(&mut self, tenant: &str, cause: &str, now: DateTime<Utc>) -> Shown {
         let Some(streak) = self.tenants.get_mut(tenant) else {
             self.tenants.insert(
@@ -122,12 +159,7 @@ impl Streaks {
         let shown = if streak.counted == 0 {
             Shown::Whole
         } else {
-            Shown::Summary(format!(
-                "tenant {tenant}: still failing ({} more times since {}: {})",
-                streak.counted + 1,
-                streak.shown_at.format("%H:%M"),
-                crate::output::preview(cause, 300)
-            ))
+            Shown::Summary(summary(tenant, streak.counted + 1, streak.shown_at, cause))
         };
         streak.shown_at = now;
         streak.counted = 0;
@@ -136,18 +168,22 @@ impl Streaks {
     }
 }
 
+fn summary(tenant: &str, more: u64, since: DateTime<Utc>, cause: &str) -> String {
+    format!(
+        "tenant {tenant}: still failing ({more} more times since {}: {})",
+        since.format("%H:%M"),
+        crate::output::preview(cause, 300)
+    )
+}
+
 /// The default line format, with warnings and errors of a tenant passed through [`Streaks`].
 pub struct Summarising<F> {
     inner: F,
-    streaks: Mutex<Streaks>,
 }
 
 impl<F> Summarising<F> {
     pub fn new(inner: F) -> Self {
-        Self {
-            inner,
-            streaks: Mutex::new(Streaks::default()),
-        }
+        Self { inner }
     }
 }
 
@@ -179,7 +215,7 @@ where
             .or(fields.message)
             .unwrap_or_default();
         let now = Utc::now();
-        let shown = match self.streaks.lock() {
+        let shown = match STREAKS.lock() {
             Ok(mut streaks) => streaks.observe(&tenant, &cause, now),
             // A panic elsewhere while the lock was held: show everything rather than lose it.
             Err(_) => Shown::Whole,
@@ -291,6 +327,13 @@ mod tests {
             other => panic!("expected a summary, got {other:?}"),
         }
         assert_eq!(streaks.observe("acme", "timed out", at(62)), Shown::Counted);
+        assert_eq!(streaks.observe("acme", "refused", at(63)), Shown::Counted);
+        // At the end of the command, what was counted since the last line is reported once.
+        let pending = streaks.pending();
+        assert_eq!(pending.len(), 1, "{pending:?}");
+        assert!(pending[0].starts_with("tenant acme: still failing (2 more times since "));
+        assert!(pending[0].ends_with(": refused)"), "{}", pending[0]);
+        assert!(streaks.pending().is_empty());
         // After a quiet spell with nothing counted, a new failure is shown whole.
         let mut quiet = Streaks::default();
         assert_eq!(quiet.observe("acme", "a", at(0)), Shown::Whole);

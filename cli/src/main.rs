@@ -28,6 +28,19 @@ struct Cli {
     command: Command,
 }
 
+impl Cli {
+    /// What clap cannot see: `-v` and `-q` given at different levels (`-v status -q`).
+    fn checked(self) -> Result<Self, clap::Error> {
+        if self.global.verbose > 0 && self.global.quiet > 0 {
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "-v (--verbose) and -q (--quiet) cannot be used together",
+            ));
+        }
+        Ok(self)
+    }
+}
+
 /// The options every subcommand takes, before or after its name (`global = true`): one
 /// definition, handed to the commands by [`dispatch`].
 #[derive(Debug, Clone, clap::Args)]
@@ -72,7 +85,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
+    let cli = match Cli::from_arg_matches(&matches).and_then(Cli::checked) {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
@@ -86,7 +99,9 @@ async fn main() -> ExitCode {
         json: cli.global.json && matches!(cli.command, Command::Run(_)),
     });
     let state_dir_given = matches.value_source("state_dir") == Some(ValueSource::CommandLine);
-    match dispatch(cli.global, state_dir_given, cli.command).await {
+    let outcome = dispatch(cli.global, state_dir_given, cli.command).await;
+    logging::flush();
+    match outcome {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {}", commands::report(error.as_ref()));
@@ -171,9 +186,101 @@ fn embedded_only(command: &'static str, backend: &BackendArgs) -> Result<(), Fai
 
 #[cfg(test)]
 mod help_tests {
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     use super::Cli;
+
+    /// clap's own consistency checks (duplicate names, conflicting globals, groups naming
+    /// unknown arguments), which otherwise only fire when a user hits the command.
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every subcommand path, e.g. `["tenant", "add"]`, down to the leaves.
+    fn leaves(command: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        let subcommands: Vec<_> = command.get_subcommands().collect();
+        if subcommands.is_empty() {
+            out.push(path);
+            return;
+        }
+        for sub in subcommands {
+            let mut next = path.clone();
+            next.push(sub.get_name().to_owned());
+            leaves(sub, next, out);
+        }
+    }
+
+    /// The global options (issue 15) are accepted before the subcommand, between its parts
+    /// and after it, by every subcommand: `--help` at the end stops the parse once every
+    /// option before it was accepted (an unknown one is an error before that).
+    #[test]
+    fn every_subcommand_accepts_the_global_options_anywhere() {
+        let global = [
+            "--state-dir",
+            "/tmp/somewhere",
+            "--backend",
+            "embedded",
+            "--json",
+            "-v",
+        ];
+        let mut paths = Vec::new();
+        leaves(&Cli::command(), Vec::new(), &mut paths);
+        assert!(paths.len() >= 18, "{paths:?}");
+        for path in paths {
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            let mut placements = vec![
+                [&["epages-sync"][..], &global, &path, &["--help"]].concat(),
+                [&["epages-sync"][..], &path, &global, &["--help"]].concat(),
+            ];
+            if path.len() > 1 {
+                placements.push(
+                    [
+                        &["epages-sync"][..],
+                        &path[..1],
+                        &global,
+                        &path[1..],
+                        &["--help"],
+                    ]
+                    .concat(),
+                );
+            }
+            for args in placements {
+                let error = Cli::command()
+                    .try_get_matches_from(&args)
+                    .expect_err("--help ends the parse");
+                assert_eq!(
+                    error.kind(),
+                    clap::error::ErrorKind::DisplayHelp,
+                    "{args:?}: {error}"
+                );
+            }
+            // -q is global too (it conflicts with -v, so on its own).
+            let args = [&["epages-sync"][..], &path, &["-q", "--help"]].concat();
+            let error = Cli::command()
+                .try_get_matches_from(&args)
+                .expect_err("--help ends the parse");
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::DisplayHelp,
+                "{args:?}"
+            );
+        }
+    }
+
+    /// `-v` and `-q` together are a usage error, not a silent choice.
+    #[test]
+    fn verbose_and_quiet_conflict() {
+        for args in [
+            &["epages-sync", "-v", "status", "-q"][..],
+            &["epages-sync", "status", "-q", "-v"],
+        ] {
+            let error = Cli::try_parse_from(args)
+                .and_then(Cli::checked)
+                .expect_err("conflict");
+            assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        }
+    }
 
     /// Every option and argument of every subcommand explains itself in `--help` (issue 15):
     /// an option without a help text is a question a user has to ask someone.

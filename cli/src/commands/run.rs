@@ -6,6 +6,7 @@
 
 mod input;
 mod output;
+mod window_notice;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -196,6 +197,7 @@ async fn run_once(
         .forward_all(&pumps.runtime().queues.order_events)
         .await?;
     summarize(pumps, read.enqueued, read.rejected, written);
+    window_notice::report(pumps.runtime()).await;
     Ok(read.rejected)
 }
 

@@ -8,7 +8,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chrono::{TimeDelta, Utc};
 use clap::Args;
+use connector::config::ConfigError;
+use connector::pipeline::poll::PollSettings;
 use sandbox::seed::{self, Seed};
 use sandbox::{Sandbox, SandboxError};
 
@@ -75,6 +78,8 @@ pub enum SandboxCommandError {
     Json(#[source] serde_json::Error),
     #[error("writing to stdout")]
     Stdout(#[source] std::io::Error),
+    #[error("configuration")]
+    Config(#[from] ConfigError),
     #[error(
         "refusing to listen on {0}: the sandbox admin API has no authentication; use a loopback address or pass --allow-remote"
     )]
@@ -113,6 +118,14 @@ fn listen_address(value: &str) -> Result<SocketAddr, String> {
         .map_err(|_| "--listen: expected IP:PORT or localhost:PORT".to_owned())
 }
 
+/// How far back the seed's undated orders are dated: past the poll window's skew
+/// (`POLL_SKEW_SECONDS`, read as `run` reads it) by a minute, so that the first `run --once`
+/// after the sandbox started imports them.
+fn seed_order_age() -> Result<TimeDelta, SandboxCommandError> {
+    let skew = PollSettings::from_env()?.skew;
+    Ok(TimeDelta::from_std(skew).unwrap_or(TimeDelta::zero()) + TimeDelta::minutes(1))
+}
+
 /// Whether the address may be used without `--allow-remote`.
 pub fn listen_allowed(listen: SocketAddr, allow_remote: bool) -> Result<(), SandboxCommandError> {
     if listen.ip().is_loopback() || allow_remote {
@@ -141,7 +154,8 @@ fn load_seed(path: Option<&PathBuf>) -> Result<Seed, SandboxCommandError> {
 
 pub async fn run(args: SandboxArgs) -> Result<(), SandboxCommandError> {
     listen_allowed(args.listen, args.allow_remote)?;
-    let seed = load_seed(args.seed.as_ref())?;
+    let mut seed = load_seed(args.seed.as_ref())?;
+    seed.date_undated_orders(Utc::now() - seed_order_age()?);
     let sandbox = Sandbox::start(args.listen).await?;
     let report = sandbox.seed(&seed)?;
 

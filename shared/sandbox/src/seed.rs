@@ -280,6 +280,23 @@ pub struct SeededOrder {
     pub order_number: String,
 }
 
+impl Seed {
+    /// Dates every order without a `createdAt` at `at` (its actions without an `at` follow
+    /// it). `epages-sync sandbox` dates its seed's orders a little in the past: a poll reads
+    /// orders updated up to its skew (30 s) before it started, so orders created at start-up
+    /// would be left to the poll after the next one, and a first `run --once` right after
+    /// the sandbox started would import nothing.
+    pub fn date_undated_orders(&mut self, at: DateTime<Utc>) {
+        for order in self
+            .shops
+            .iter_mut()
+            .flat_map(|shop| shop.orders.iter_mut())
+        {
+            order.created_at.get_or_insert(at);
+        }
+    }
+}
+
 /// Loads a seed: registers shops, adds products, creates orders and applies their actions.
 pub fn apply(core: &Arc<Core>, seed: &Seed) -> Result<SeedReport, ApiError> {
     let mut report = SeedReport::default();

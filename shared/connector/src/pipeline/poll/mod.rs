@@ -153,6 +153,9 @@ impl PollService {
     /// Polls one tenant as `request` says. On error the cursor stays where the last fully
     /// processed page left it, the lease is released and the failure recorded.
     pub async fn poll(&self, request: &PollRequest) -> Result<PollOutcome, PollError> {
+        // On the record's span (declared with an empty `tenant`), so every line logged while
+        // polling, the HTTP client's retry warnings too, names the tenant.
+        tracing::Span::current().record("tenant", tracing::field::display(&request.tenant));
         let result = self.poll_tenant(request).await;
         match &result {
             Ok(PollOutcome::Completed(_)) => self.metrics.incr(Metric::PollsCompleted),
