@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 use sandbox::{Sandbox, SandboxHandle, SeedOrder, SeedProduct, ShopConfig};
 use serde_json::{Value, json};
 
+mod first_run;
+
 const SHOP: &str = "runner-shop";
 const CLIENT_ID: &str = "runner-client";
 const CLIENT_SECRET: &str = "runner-secret-5d1e";

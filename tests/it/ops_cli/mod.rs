@@ -17,6 +17,9 @@ use domain::activity::{ActivityEntry, ActivityOutcome, Correlation, Direction, E
 use domain::tenant::{AuthMode, TenantConfig, TenantId};
 
 use crate::auth::support::{Backend, Kind, both};
+
+mod json_output;
+mod parity;
 use crate::support::aws as aws_support;
 
 both! {

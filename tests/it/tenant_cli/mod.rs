@@ -12,6 +12,8 @@ use crate::auth::support::{
     Backend, CLIENT_ID, CLIENT_SECRET, Kind, SHOP, both, sandbox_with_shop,
 };
 
+mod update;
+
 both! {
     add_verify_and_manage_a_custom_app_tenant => lifecycle,
     verify_names_the_missing_scope_per_flow => missing_scopes,
