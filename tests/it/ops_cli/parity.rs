@@ -113,7 +113,10 @@ async fn status_log_parity(kind: Kind) {
             trigger: PollTrigger::Schedule,
             requested_at: Utc::now(),
         };
-        assert!(service.poll(&request).await.is_err(), "{tenant}: the poll fails");
+        assert!(
+            service.poll(&request).await.is_err(),
+            "{tenant}: the poll fails"
+        );
     }
     drop(service);
 
@@ -123,10 +126,21 @@ async fn status_log_parity(kind: Kind) {
         (&failing, "HTTP 503"),
     ] {
         let (message, entries) = status_and_log(&ops, tenant).await;
-        assert!(message.contains(cause), "{tenant}: status names {cause}: {message}");
-        assert_eq!(entries.len(), 1, "{tenant}: one failed poll, one entry: {entries:?}");
+        assert!(
+            message.contains(cause),
+            "{tenant}: status names {cause}: {message}"
+        );
+        assert_eq!(
+            entries.len(),
+            1,
+            "{tenant}: one failed poll, one entry: {entries:?}"
+        );
         let entry = &entries[0];
-        assert_eq!(entry["error"], message.as_str(), "{tenant}: the same text in both");
+        assert_eq!(
+            entry["error"],
+            message.as_str(),
+            "{tenant}: the same text in both"
+        );
         assert_eq!(entry["entity"]["kind"], "tenant");
         assert_eq!(entry["entity"]["id"], tenant.as_str());
         // And the human log shows it too, where `status` sends the operator.
