@@ -53,9 +53,7 @@ async fn newer_orders(
     let state = runtime.stores.poll_state.get(&tenant.id).await.ok()?;
     // Only after a poll that got through: a failed one was reported as such.
     let window_end = state.cursor.updated_after?;
-    if state.last_success_at.is_none() {
-        return None;
-    }
+    state.last_success_at?;
     let client = clients.client_for(tenant).ok()?;
     let query = OrderQuery {
         created_after: Some(BeyondTimestamp(created_after(tenant.sync_start))),
@@ -71,7 +69,7 @@ async fn newer_orders(
     let total = page.page.as_ref().map_or(0, |meta| meta.total_elements);
     let newest = page.items.0.first()?.updated_at.as_ref()?.0;
     Some(notice(
-        &tenant.id.to_string(),
+        tenant.id.as_str(),
         total.max(1),
         window_end,
         newest,
