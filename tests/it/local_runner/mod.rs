@@ -11,6 +11,7 @@ use sandbox::{Sandbox, SandboxHandle, SeedOrder, SeedProduct, ShopConfig};
 use serde_json::{Value, json};
 
 mod first_run;
+mod tenant_changes;
 
 const SHOP: &str = "runner-shop";
 const CLIENT_ID: &str = "runner-client";

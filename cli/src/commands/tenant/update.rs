@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use connector::ports::tenants::UpdateOutcome;
-use domain::tenant::TenantConfig;
+use domain::tenant::{PaymentStatusFilter, TenantConfig};
 
 use super::{Failure, UpdateArgs, Usage, client_id, get, print, tenant_id};
 use crate::backend::Backend;
@@ -90,10 +90,10 @@ pub async fn run(
                         changed.join(", ")
                     }
                 );
-                if updated.sync_start < before.sync_start {
+                if reads_more(&before, &updated) {
                     human.push_str(&format!(
-                        "\nthe start date is earlier: orders created before the old one are \
-                         read when they change; to read them now: `epages-sync resync \
+                        "\norders the tenant now takes in that polls already read are taken \
+                         when they next change; to read them now: `epages-sync resync \
                          --tenant {id} --since {}`",
                         updated.sync_start.format("%Y-%m-%d")
                     ));
@@ -115,6 +115,17 @@ pub async fn run(
         }
     }
     Err("the tenant kept changing; try again".into())
+}
+
+/// Whether the change takes in orders the polls so far left out (an earlier start date, a
+/// wider payment filter, test orders): the cursor is past them, so only a resync reads them
+/// before they change again.
+fn reads_more(before: &TenantConfig, after: &TenantConfig) -> bool {
+    after.sync_start < before.sync_start
+        || (after.include_test_orders && !before.include_test_orders)
+        || (after.payment_filter != before.payment_filter
+            && after.payment_filter != PaymentStatusFilter::PaidOnly)
+        || (after.flows.orders && !before.flows.orders)
 }
 
 /// The configuration fields whose values differ (the store's own bookkeeping left out).
