@@ -1,5 +1,5 @@
 //! `epages-sync status [--tenant T] [--json]`: per tenant, whether it is paused, its flows,
-//! its polling (last attempt, last success, lag, cursor, last error) and its activity of the
+//! its polling (last attempt, last success, lag, cursor, last error, failed polls) and its activity of the
 //! last 24 hours by direction and outcome; for the deployment, the depth of every queue and
 //! dead-letter queue.
 //!
@@ -13,7 +13,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use clap::Args;
 use connector::ports::activity::TimeRange;
 use connector::ports::{PageRequest, StateStores, StoreError};
-use domain::activity::{ActivityOutcome, Direction};
+use domain::activity::{ActivityOutcome, Direction, EntityKind};
 use domain::poll_state::PollCursor;
 use domain::tenant::{FlowSwitches, InvalidTenantId, TenantConfig, TenantId};
 use serde::Serialize;
@@ -110,6 +110,9 @@ pub struct TenantStatus {
     pub poll_lag_seconds: Option<i64>,
     pub cursor: PollCursor,
     pub last_error: Option<LastError>,
+    /// Failed polls in the window (each is in `log` as a `poll` entry); a poll failure
+    /// later recovered from does not by itself need attention.
+    pub polls_failed: u64,
     /// ePages → Afosto (order events) in the window.
     pub events: Counts,
     /// Afosto → ePages (commands) in the window.
@@ -240,6 +243,7 @@ async fn tenant_status(
         to: None,
     };
     let (mut events, mut commands) = (Counts::default(), Counts::default());
+    let mut polls_failed = 0;
     let mut counted = 0usize;
     let mut truncated = false;
     let mut page = PageRequest::first(1000);
@@ -250,6 +254,9 @@ async fn tenant_status(
             .await?;
         for entry in &listed.items {
             match entry.direction {
+                _ if entry.entity.kind == EntityKind::Tenant && entry.action == "poll" => {
+                    polls_failed += u64::from(entry.outcome == ActivityOutcome::Failed);
+                }
                 Direction::EpagesToAfosto => events.add(entry.outcome),
                 Direction::AfostoToEpages => commands.add(entry.outcome),
             }
@@ -283,6 +290,7 @@ async fn tenant_status(
             message: f.message,
         }),
         attention: failing_now || events.failed > 0 || commands.failed > 0,
+        polls_failed,
         events,
         commands,
         activity_truncated: truncated,
@@ -317,6 +325,7 @@ fn human(status: &Status) -> String {
             "LAST SUCCESS",
             "LAG",
             "CURSOR",
+            "POLL FAILS 24h",
             "EVENTS 24h ok/skip/FAIL",
             "COMMANDS 24h ok/skip/FAIL",
             "FLOWS",
@@ -345,6 +354,7 @@ fn human(status: &Status) -> String {
             t.cursor
                 .updated_after
                 .map_or_else(|| "-".into(), output::time),
+            format!("{}{plus}", t.polls_failed),
             format!("{}{plus}", t.events.human()),
             format!("{}{plus}", t.commands.human()),
             flows(&t.flows),

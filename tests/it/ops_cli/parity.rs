@@ -55,6 +55,9 @@ async fn status_and_log(ops: &Ops, tenant: &TenantId) -> (String, Vec<serde_json
     let status = run.json();
     let t = &status["tenants"][0];
     assert_eq!(t["attention"], true, "{status}");
+    // Counted as failed polls, not as failed order events.
+    assert_eq!(t["polls_failed"], 1, "{status}");
+    assert_eq!(t["events"]["failed"], 0, "{status}");
     let message = t["last_error"]["message"]
         .as_str()
         .unwrap_or_else(|| panic!("a last error: {status}"))
