@@ -44,6 +44,7 @@ impl Cli {
 /// The options every subcommand takes, before or after its name (`global = true`): one
 /// definition, handed to the commands by [`dispatch`].
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
