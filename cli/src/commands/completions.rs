@@ -1,7 +1,8 @@
 //! `epages-sync completions SHELL`: the shell completion script, generated from the same
 //! command definition the parser uses, so it cannot fall behind a new option.
 //!
-//! Install, for example: `epages-sync completions bash > ~/.local/share/bash-completion/completions/epages-sync`
+//! Install, for example:
+//! `epages-sync completions bash > ~/.local/share/bash-completion/completions/epages-sync`
 //! or `epages-sync completions zsh > "${fpath[1]}/_epages-sync"`.
 
 use clap::Args;

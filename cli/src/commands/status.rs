@@ -1,7 +1,7 @@
 //! `epages-sync status [--tenant T] [--json]`: per tenant, whether it is paused, its flows,
-//! its polling (last attempt, last success, lag, cursor, last error, failed polls) and its activity of the
-//! last 24 hours by direction and outcome; for the deployment, the depth of every queue and
-//! dead-letter queue.
+//! its polling (last attempt, last success, lag, cursor, last error, failed polls) and its
+//! activity of the last 24 hours by direction and outcome; for the deployment, the depth of
+//! every queue and dead-letter queue.
 //!
 //! Exit codes: 0 whenever the report was produced, even when it shows failures (status is
 //! informational; alert on the JSON instead), 1 the state or the queues could not be read,

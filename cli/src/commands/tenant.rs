@@ -3,8 +3,8 @@
 //! Exit codes: 0 ok, 1 verification failed (or the operation failed), 2 usage or input
 //! error. Client secrets come from stdin or a named environment variable, never from an
 //! argument, and are written to the secrets port only. `add` and `update` share their
-//! settings and the one piece that validates them (`settings`). `remove` asks for confirmation on a
-//! terminal and needs `--yes` without one (exit code 2 otherwise).
+//! settings and the one piece that validates them (`settings`). `remove` asks for
+//! confirmation on a terminal and needs `--yes` without one (exit code 2 otherwise).
 
 mod settings;
 mod update;
@@ -163,10 +163,9 @@ pub async fn run(args: TenantArgs) -> Result<ExitCode, Failure> {
         TenantCommand::Add(add) => {
             let id = tenant_id(&add.tenant)?;
             let config = build_config(&add, &id, &backend.secrets, now)?;
-            let secret = add
-                .settings
-                .read_secret()?
-                .ok_or_else(|| Usage("--client-secret-stdin or --client-secret-env".into()))?;
+            let secret = add.settings.read_secret()?.ok_or_else(|| {
+                Usage("--client-secret-stdin or --client-secret-env is required".into())
+            })?;
             if stores.tenants.get(&id).await?.is_some() {
                 return Err(Usage(format!("tenant {id} already exists")).into());
             }
