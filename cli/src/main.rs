@@ -85,6 +85,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    quiet_when_the_reader_leaves();
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches).and_then(Cli::checked) {
         Ok(cli) => cli,
@@ -113,6 +114,25 @@ async fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `epages-sync log | head`: once the reader of stdout is gone, printing fails. Like other
+/// command-line tools, stop quietly with 141 (128 + SIGPIPE) instead of a panic and its
+/// backtrace; every other panic is reported as before.
+fn quiet_when_the_reader_leaves() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
 }
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;

@@ -17,8 +17,6 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CompletionsError {
-    #[error("writing the script")]
-    Write(#[from] std::io::Error),
     #[error("writing JSON")]
     Json(#[from] serde_json::Error),
 }
@@ -38,8 +36,7 @@ pub fn run(
         });
         println!("{}", serde_json::to_string(&value)?);
     } else {
-        use std::io::Write;
-        std::io::stdout().write_all(&script)?;
+        print!("{}", String::from_utf8_lossy(&script));
     }
     Ok(())
 }

@@ -290,3 +290,22 @@ fn completions_cover_every_subcommand_and_the_global_options() {
         out.stderr
     );
 }
+
+/// `epages-sync … | head`: the reader goes away before the output is written; the command
+/// stops quietly (141, as a tool killed by SIGPIPE) instead of panicking with a backtrace.
+#[test]
+fn a_closed_stdout_stops_quietly() {
+    let mut child = Command::new(crate::support::cli_binary())
+        .args(["completions", "bash"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the CLI starts");
+    // Closed before the command gets to write.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("the CLI finishes");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+}
