@@ -105,12 +105,19 @@ async fn levels_move_forward_per_location(store: Arc<dyn StockMarkStore>) {
     );
     assert_eq!(stock.levels.get("wh1"), Some(&newer));
     assert_eq!(
-        store.get(&tenant, sku).await.expect("get").map(|s| s.levels),
+        store
+            .get(&tenant, sku)
+            .await
+            .expect("get")
+            .map(|s| s.levels),
         Some(stock.levels)
     );
     // Keys differ by SKU and tenant; `#` in a SKU cannot fake another key.
     assert_eq!(store.get(&tenant, "SKU").await.expect("get"), None);
-    assert_eq!(store.get(&unique_tenant("s"), sku).await.expect("get"), None);
+    assert_eq!(
+        store.get(&unique_tenant("s"), sku).await.expect("get"),
+        None
+    );
     assert!(
         store
             .record_level(&tenant, "", "wh1", &first)
