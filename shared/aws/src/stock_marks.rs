@@ -5,13 +5,16 @@
 //! pending intent also sets `gsi1pk = STOCKINTENTS#{id}`, so reconciliation lists exactly
 //! the SKUs with an adjustment in flight instead of scanning every SKU.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
+};
 use futures::StreamExt;
 
 use super::attr::{Item, get_millis, get_n, get_s, millis, n, names, opt_s, s, values};
+use super::batch::{BATCH_ATTEMPTS, backoff};
 use super::error::sdk_error;
 use super::keys::{GSI1, stock_intents_pk, stock_sk, tenant_pk};
 use super::table::{Conditional, Table};
@@ -31,6 +34,8 @@ const CLEAR_INTENT: &str = "REMOVE #intent_id, #intent_command, #intent_before, 
 /// Emitted orders stored or forgotten at once.
 const ORDER_WRITE_CONCURRENCY: usize = 8;
 const FORGET_CHUNK: usize = 50;
+/// BatchGetItem's limit.
+const BATCH_GET_KEYS: usize = 100;
 
 pub struct DynamoStockMarkStore {
     table: Table,
@@ -97,6 +102,66 @@ impl DynamoStockMarkStore {
 }
 
 impl DynamoStockMarkStore {
+    /// The SKUs among `lines` that have a stock record (BatchGetItem, consistent, only the
+    /// `sku` attribute; unprocessed keys retried).
+    async fn tracked_skus(
+        &self,
+        tenant: &TenantId,
+        lines: &[EmittedOrderLine],
+    ) -> Result<HashSet<String>, StoreError> {
+        let skus: BTreeSet<&str> = lines.iter().map(|line| line.sku.as_str()).collect();
+        let keys: Vec<Item> = skus
+            .into_iter()
+            .map(|sku| Table::key(tenant_pk(tenant), stock_sk(sku)))
+            .collect();
+        let mut tracked = HashSet::new();
+        for chunk in keys.chunks(BATCH_GET_KEYS) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                if attempt == BATCH_ATTEMPTS {
+                    return Err(StoreError::Unprocessed {
+                        operation: "BatchGetItem",
+                        remaining: pending.len(),
+                        attempts: BATCH_ATTEMPTS,
+                    });
+                }
+                if attempt > 0 {
+                    backoff(attempt - 1).await;
+                }
+                attempt += 1;
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .projection_expression("#sku")
+                    .expression_attribute_names("#sku", "sku")
+                    .build()
+                    .map_err(|e| StoreError::invalid("batch get request", e.to_string()))?;
+                let output = self
+                    .table
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table.name, request)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("BatchGetItem", e))?;
+                for item in output
+                    .responses
+                    .and_then(|mut responses| responses.remove(&self.table.name))
+                    .unwrap_or_default()
+                {
+                    tracked.insert(get_s(&item, "sku")?.to_owned());
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut unprocessed| unprocessed.remove(&self.table.name))
+                    .map(|rest| rest.keys)
+                    .unwrap_or_default();
+            }
+        }
+        Ok(tracked)
+    }
+
     /// Stores one emitted order line; `false` when it was stored already or its SKU has
     /// no record.
     async fn store_order(
@@ -277,8 +342,12 @@ impl StockMarkStore for DynamoStockMarkStore {
         for line in lines {
             check_order_line(line)?;
         }
+        // One read for the page's SKUs: most SKUs of a shop have no synced stock, and a
+        // refused conditional write per order line would cost a call each.
+        let tracked = self.tracked_skus(tenant, lines).await?;
         let writes: Vec<_> = lines
             .iter()
+            .filter(|line| tracked.contains(line.sku.as_str()))
             .map(|line| self.store_order(tenant, line))
             .collect();
         let results: Vec<Result<bool, StoreError>> = futures::stream::iter(writes)
