@@ -134,7 +134,7 @@ impl CommandApplier {
                 continue;
             }
 
-            let target = shop_target(&record, counts, &[]);
+            let target = shop_target(&record, counts);
             let plan = plan_stock(sku, target.target, current, &settings, target.notes())?;
             let plan_notes = || {
                 notes
