@@ -4,9 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use connector::ports::idempotency::IdempotencyKey;
-use connector::ports::store_keys::{composite_key, key_part};
+use connector::ports::store_keys::key_part;
 use domain::activity::EntityKind;
-use domain::stock_mark::StockKey;
 use domain::tenant::TenantId;
 
 pub const PK: &str = "pk";
@@ -32,8 +31,8 @@ pub(crate) fn order_sk(order_id: &str) -> String {
     format!("ORDER#{}", key_part(order_id))
 }
 
-pub(crate) fn stock_sk(key: &StockKey) -> String {
-    format!("STOCK#{}", composite_key(&[&key.location, &key.sku]))
+pub(crate) fn stock_sk(sku: &str) -> String {
+    format!("STOCKSKU#{}", key_part(sku))
 }
 
 pub(crate) fn stock_intents_pk(tenant: &TenantId) -> String {

@@ -45,7 +45,7 @@ pub fn shops(world: &World, workload: &Workload) -> Vec<String> {
                 .sandbox
                 .availability(&name, sku)
                 .and_then(|a| a.available_stock);
-            let want = workload.stock[shop][sku].level;
+            let want = workload.stock[shop][sku].shop;
             if level != Some(want) {
                 problems.push(format!(
                     "{name} {sku}: stock {level:?}, model expects {want}"

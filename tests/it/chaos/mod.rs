@@ -3,8 +3,10 @@
 //! SQS event source mapping, on the embedded backend, while the sandbox fails 20 % of the
 //! shop requests (429, 500/503, timeouts, connections dropped before and after the write),
 //! handlers crash between steps, and commands and poll requests arrive twice or out of
-//! order. The end state must equal a model the test computes on its own: every order's
-//! pieces and processes, every stock level, each order event exactly once and in order,
+//! order. Stock levels come from three Afosto locations (two count towards the shop, one is
+//! ignored), interleaved with shop orders that take stock. The end state must equal a
+//! model the test computes on its own: every order's pieces and processes, every SKU's
+//! shop stock (`stock.rs`), each order event exactly once and in order,
 //! one result per command, and only the deliberately broken commands dead-lettered.
 //!
 //! Each round is five minutes: the merchant acts in the shop, Afosto's commands are
@@ -14,6 +16,7 @@
 mod assertions;
 mod faults;
 mod model;
+mod stock;
 mod workload;
 mod world;
 
@@ -80,7 +83,6 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
         for new in workload.new_orders(round) {
             let mut seed_order = SeedOrder::new(&new.lines);
             seed_order.pickup = new.pickup;
-            seed_order.adjust_stock = Some(false);
             let created = world
                 .sandbox
                 .create_order(&shop_name(new.shop), &seed_order)
@@ -114,6 +116,7 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
         }
 
         // Afosto's commands, applied by `apply-commands`.
+        workload.now_ms = connector::ports::Clock::now(world.clock.as_ref()).timestamp_millis();
         let deliveries = workload.commands(round);
         world.send_commands(deliveries).await;
         let applying = Instant::now();
@@ -132,6 +135,10 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
             .await;
         let polled = polling.elapsed();
         workload.poll_all();
+        workload.orders_emitted(
+            round,
+            connector::ports::Clock::now(world.clock.as_ref()).timestamp_millis(),
+        );
         // Everything is quiet: close SQS's deduplication window before the next round.
         world.queue_clock.jump(TimeDelta::seconds(301));
         eprintln!(
@@ -178,7 +185,7 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
         "chaos summary (seed {seed:#x}): {orders} orders, {commands} commands ({order_commands} order, {stock} stock, {twins} twins, {failures} broken on purpose), {merchant} merchant actions, {rounds} rounds\n\
          shop requests {requests}, faults injected {fired:?} = {fault_total} ({share:.1} %)\n\
          crashes: {poll_crashes} polls, {apply_crashes} commands; retried deliveries: {poll_retries} poll, {command_retries} command ({retried} commands)\n\
-         duplicates: {copies} command copies in the window, {late} after it, {poll_dupes} poll requests twice; stale stock levels {stale}; canceled before import {canceled}\n\
+         duplicates: {copies} command copies in the window, {late} after it, {poll_dupes} poll requests twice; stale stock levels {stale}, shop orders taking stock {stock_orders}, levels applied less orders Afosto could not know {less_unknown}; canceled before import {canceled}\n\
          outbound: {events} order events, {results} results ({copies_out} re-sent results), {reported_skipped} applied commands reported in effect after a retry\n\
          invocations: {poll_invocations} poll-orders ({poll_records} records, {poll_requests} requests), {command_invocations} apply-commands ({command_records} records)\n\
          elapsed {elapsed:.1} s",
@@ -205,6 +212,13 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
         late = w.copies_after_window,
         poll_dupes = poll_requests - SHOPS * ROUNDS,
         stale = w.stale_stock,
+        stock_orders = w.stock_orders,
+        less_unknown = workload
+            .stock
+            .iter()
+            .flat_map(|skus| skus.values())
+            .map(|s| s.targets_less_unknown_orders)
+            .sum::<usize>(),
         canceled = workload
             .orders
             .iter()

@@ -532,35 +532,10 @@ impl Order {
     }
 }
 
-/// One SKU's stock as the connector must leave it: Afosto's levels applied in
-/// `observedAt` order, older observations skipped.
-#[derive(Clone, Debug)]
-pub struct Stock {
-    pub level: i64,
-    /// `observedAt` (ms) of the newest level applied or found in effect.
-    pub mark: Option<i64>,
-}
-
 /// What a command must end in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Applied,
     Skipped(&'static str),
     Failed(&'static str),
-}
-
-impl Stock {
-    /// Applies one stock command in queue order and says how it must end.
-    pub fn apply(&mut self, quantity: i64, observed_ms: i64) -> Outcome {
-        if self.mark.is_some_and(|mark| observed_ms <= mark) {
-            return Outcome::Skipped("stale_observation");
-        }
-        self.mark = Some(observed_ms);
-        if self.level == quantity {
-            Outcome::Skipped("already_in_effect")
-        } else {
-            self.level = quantity;
-            Outcome::Applied
-        }
-    }
 }

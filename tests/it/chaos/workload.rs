@@ -9,7 +9,8 @@ use connector::ports::queue::OutgoingMessage;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::model::{Order, Outcome, Stock};
+use super::model::{Order, Outcome};
+use super::stock::{COUNTING_LOCATIONS, IGNORED_LOCATION, Stock};
 
 pub const SHOPS: usize = 4;
 pub const ORDERS: usize = 1000;
@@ -20,9 +21,6 @@ pub const ORDER_ROUNDS: usize = 5;
 pub const PRODUCTS: [&str; 4] = ["P-A", "P-B", "P-C", "P-D"];
 pub const STOCK_SKUS: [&str; 5] = ["STK-0", "STK-1", "STK-2", "STK-3", "STK-4"];
 pub const INITIAL_STOCK: i64 = 40;
-/// Mapped to the shop's availability; `IGNORED_LOCATION` is mapped to nothing.
-pub const LOCATION: &str = "wh-1";
-pub const IGNORED_LOCATION: &str = "wh-2";
 
 /// SplitMix64: small, seedable, and the same on every platform.
 #[derive(Clone, Debug)]
@@ -100,6 +98,8 @@ pub struct WorkloadStats {
     pub order_commands: usize,
     pub stock_commands: usize,
     pub stale_stock: usize,
+    /// Shop orders with pieces of a stock SKU (they take the shop's stock).
+    pub stock_orders: usize,
     pub twins: usize,
     pub copies_same_window: usize,
     pub copies_after_window: usize,
@@ -131,6 +131,9 @@ pub struct Workload {
     pub stats: WorkloadStats,
     commands_sent: usize,
     next_id: u64,
+    /// The clock of the round being generated (ms): Afosto observes its stock levels
+    /// around it, the connector emits orders at it.
+    pub now_ms: i64,
     /// Copies held back to the next round, after SQS's deduplication window.
     late_copies: Vec<OutgoingMessage>,
 }
@@ -145,15 +148,7 @@ impl Workload {
             .map(|_| {
                 STOCK_SKUS
                     .iter()
-                    .map(|sku| {
-                        (
-                            (*sku).to_owned(),
-                            Stock {
-                                level: INITIAL_STOCK,
-                                mark: None,
-                            },
-                        )
-                    })
+                    .map(|sku| ((*sku).to_owned(), Stock::new(INITIAL_STOCK)))
                     .collect()
             })
             .collect();
@@ -167,6 +162,7 @@ impl Workload {
             stats: WorkloadStats::default(),
             commands_sent: 0,
             next_id: 0,
+            now_ms: 0,
             late_copies: Vec::new(),
         }
     }
@@ -187,10 +183,22 @@ impl Workload {
                 let mut products = PRODUCTS.to_vec();
                 self.rng.shuffle(&mut products);
                 let count = 1 + self.rng.below(2);
-                let lines = products[..count]
+                let mut lines: Vec<(&'static str, u32)> = products[..count]
                     .iter()
                     .map(|sku| (*sku, self.rng.upto(3)))
                     .collect();
+                // Some orders take stock of a SKU whose levels Afosto sends: the shop's
+                // own decrement, and possibly an order Afosto cannot know yet.
+                if self.rng.chance(0.3) {
+                    let sku = STOCK_SKUS[self.rng.below(STOCK_SKUS.len())];
+                    let pieces = self.rng.upto(3);
+                    self.stock[shop]
+                        .get_mut(sku)
+                        .expect("a stock SKU")
+                        .order_placed(i64::from(pieces));
+                    self.stats.stock_orders += 1;
+                    lines.push((sku, pieces));
+                }
                 orders.push(NewOrder {
                     shop,
                     pickup: self.rng.chance(0.2),
@@ -369,27 +377,34 @@ impl Workload {
     fn stock_command(&mut self, shop: usize, out: &mut Vec<OutgoingMessage>) -> usize {
         let sku = STOCK_SKUS[self.rng.below(STOCK_SKUS.len())];
         let quantity = self.rng.below(60) as i64;
-        // Observations over a few hours, in random order: later ones arrive first.
-        let observed_ms = 1_767_261_600_000 + self.rng.below(10_000_000) as i64;
+        // Observed within five minutes either side of the round's clock, never exactly on
+        // it (when the connector emits orders): later ones arrive first, and some were
+        // observed before the previous round's orders were emitted.
+        let offset = 1 + self.rng.below(299_999) as i64;
+        let observed_ms = if self.rng.chance(0.5) {
+            self.now_ms + offset
+        } else {
+            self.now_ms - offset
+        };
         let observed = chrono::DateTime::from_timestamp_millis(observed_ms)
             .expect("valid time")
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let ignored = self.rng.chance(0.05);
-        let location = if ignored { IGNORED_LOCATION } else { LOCATION };
+        let location = if self.rng.chance(0.1) {
+            IGNORED_LOCATION
+        } else {
+            COUNTING_LOCATIONS[self.rng.below(COUNTING_LOCATIONS.len())]
+        };
         let body = self.command_body(
             shop,
             "stock",
             json!({ "sku": sku, "quantity": quantity, "location": location,
                     "observedAt": observed }),
         );
-        let outcome = if ignored {
-            Outcome::Skipped("location_not_synced")
-        } else {
-            self.stock[shop]
-                .get_mut(sku)
-                .expect("a stock SKU")
-                .apply(quantity, observed_ms)
-        };
+        let outcome = self.stock[shop].get_mut(sku).expect("a stock SKU").apply(
+            location,
+            quantity,
+            observed_ms,
+        );
         if outcome == Outcome::Skipped("stale_observation") {
             self.stats.stale_stock += 1;
         }
@@ -577,6 +592,23 @@ impl Workload {
     }
 
     /// After the round's poll: the events each order must have produced by now.
+    /// The round's poll emitted (`order.created`) the orders placed in `round` at
+    /// `emitted_ms`; one canceled before import is never emitted.
+    pub fn orders_emitted(&mut self, round: usize, emitted_ms: i64) {
+        for (shop, orders) in self.orders.iter().enumerate() {
+            for order in orders
+                .iter()
+                .filter(|o| o.created_round == round && o.imported)
+            {
+                for line in &order.lines {
+                    if let Some(stock) = self.stock[shop].get_mut(&line.sku) {
+                        stock.order_emitted(i64::from(line.quantity), emitted_ms);
+                    }
+                }
+            }
+        }
+    }
+
     pub fn poll_all(&mut self) {
         for orders in &mut self.orders {
             for order in orders.iter_mut() {

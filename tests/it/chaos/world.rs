@@ -27,9 +27,8 @@ use sandbox::{Sandbox, SandboxHandle, SeedProduct};
 use secrecy::SecretString;
 
 use super::faults::{Crashes, REQUEST_TIMEOUT};
-use super::workload::{
-    IGNORED_LOCATION, INITIAL_STOCK, LOCATION, PRODUCTS, SHOPS, STOCK_SKUS, tenant,
-};
+use super::stock::{COUNTING_LOCATIONS, IGNORED_LOCATION};
+use super::workload::{INITIAL_STOCK, PRODUCTS, SHOPS, STOCK_SKUS, tenant};
 
 /// The queues' clock: real time, plus the gaps between rounds. A round is five minutes
 /// apart from the next for SQS too, so its deduplication window closes in between.
@@ -469,7 +468,7 @@ async fn idle(queue: &dyn MessageQueue) -> bool {
         == 0
 }
 
-/// A shop with the workload's products and its tenant, stock synced from `wh-1`.
+/// A shop with the workload's products and its tenant, stock synced from `wh-1` and `wh-3`.
 async fn register(
     sandbox: &SandboxHandle,
     stores: &StateStores,
@@ -510,18 +509,16 @@ async fn register(
         secret_ref,
         epoch - TimeDelta::hours(1),
     );
-    config.locations = vec![
-        LocationMapping {
-            afosto_location_id: LOCATION.into(),
-            target: StockTarget::ShopAvailability,
+    config.locations = COUNTING_LOCATIONS
+        .iter()
+        .map(|location| (*location, StockTarget::ShopAvailability))
+        .chain([(IGNORED_LOCATION, StockTarget::Ignored)])
+        .map(|(location, target)| LocationMapping {
+            afosto_location_id: location.into(),
+            target,
             epages_location_id: None,
-        },
-        LocationMapping {
-            afosto_location_id: IGNORED_LOCATION.into(),
-            target: StockTarget::Ignored,
-            epages_location_id: None,
-        },
-    ];
+        })
+        .collect();
     stores
         .tenants
         .create(config, epoch)

@@ -174,6 +174,18 @@ impl Harness {
                 epages_location_id: None,
             },
         ];
+        // Stock across locations (`stock_locations`): two count, one is ignored.
+        for (location, target) in [
+            ("wh1", StockTarget::ShopAvailability),
+            ("wh2", StockTarget::ShopAvailability),
+            ("wh3", StockTarget::Ignored),
+        ] {
+            config.locations.push(LocationMapping {
+                afosto_location_id: location.into(),
+                target,
+                epages_location_id: None,
+            });
+        }
         stores
             .tenants
             .create(config, Utc::now())

@@ -2,6 +2,7 @@
 //! the embedded adapters and on moto, result events on the outbound queue.
 
 pub(crate) mod harness;
+mod stock_locations;
 mod webhook;
 
 use std::time::Duration;

@@ -1,104 +1,140 @@
-//! Stock ordering marks (last applied `observedAt`) and pending adjustment intents.
+//! Per (tenant, SKU) stock records ([`SkuStock`]): the latest level per Afosto location,
+//! the orders emitted to Afosto that its levels may not include yet, and the one pending
+//! relative adjustment of the shop's stock. Every write is conditional or idempotent, so
+//! redeliveries, crashes and a stray concurrent attempt cannot move a level back, count an
+//! order twice or lose an in-flight adjustment.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use domain::stock_mark::{StockIntent, StockKey, StockMark};
+use domain::stock_mark::{EmittedOrder, LocationLevel, SkuStock, StockIntent};
 use domain::tenant::TenantId;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AdvanceOutcome {
-    Advanced,
-    /// The stored mark is at or after the given `observed_at`: the level is outdated.
-    NotNewer {
-        current: DateTime<Utc>,
-    },
+pub enum LevelOutcome {
+    /// The level is the location's latest now: it was newer than the stored one, or the
+    /// stored one is this command's own (same command id and `observed_at`: a
+    /// redelivery). Carries the SKU's record after the write.
+    Recorded(SkuStock),
+    /// The location's stored level, from another command, was observed at or after this
+    /// one: nothing changed.
+    NotNewer { current: LocationLevel },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IntentOutcome {
     Recorded,
-    /// Another adjustment is in flight for this key; reconcile or wait.
+    /// Another adjustment is in flight for this SKU; reconcile it first.
     Busy {
         pending: StockIntent,
     },
-    /// The mark is already at or after the intent's `observed_at`.
-    NotNewer {
-        current: DateTime<Utc>,
-    },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CommitOutcome {
-    /// The intent is gone and the mark moved to the intent's `observed_at`.
-    Committed,
-    /// The intent is gone; the mark was already newer and stays.
-    NotNewer { current: DateTime<Utc> },
-    /// The pending intent is not this one (cleared, or replaced).
-    IntentMismatch { pending: Option<StockIntent> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClearOutcome {
     Cleared,
-    IntentMismatch { pending: Option<StockIntent> },
+    /// The pending intent is not this one (cleared already, or replaced).
+    IntentMismatch {
+        pending: Option<StockIntent>,
+    },
+}
+
+/// One `order.created` the poll emitted, with the pieces of one SKU on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmittedOrderLine {
+    pub sku: String,
+    pub order_id: String,
+    pub order: EmittedOrder,
 }
 
 #[async_trait]
 pub trait StockMarkStore: Send + Sync {
-    async fn get(&self, tenant: &TenantId, key: &StockKey)
-    -> Result<Option<StockMark>, StoreError>;
+    async fn get(&self, tenant: &TenantId, sku: &str) -> Result<Option<SkuStock>, StoreError>;
 
-    /// Moves the mark to `observed_at` only if it is newer than the stored mark.
-    async fn advance(
+    /// Stores `level` as `location`'s latest level of `sku` if it was observed after the
+    /// stored one (or there is none), or the stored one is this command's own.
+    async fn record_level(
         &self,
         tenant: &TenantId,
-        key: &StockKey,
-        observed_at: DateTime<Utc>,
-    ) -> Result<AdvanceOutcome, StoreError>;
+        sku: &str,
+        location: &str,
+        level: &LocationLevel,
+    ) -> Result<LevelOutcome, StoreError>;
 
-    /// Records an adjustment before it is posted: refused while another one is pending or
-    /// when the mark is already at or after `intent.observed_at`.
+    /// Remembers emitted orders per SKU, keyed by order id: the first emission of an
+    /// order stays (a re-sent event changes nothing). Only SKUs that already have a record
+    /// (their stock is synced) are tracked, so the store does not grow with SKUs whose
+    /// stock the connector never sets. Returns how many lines were newly stored.
+    async fn record_orders(
+        &self,
+        tenant: &TenantId,
+        lines: &[EmittedOrderLine],
+    ) -> Result<usize, StoreError>;
+
+    /// Forgets orders of `sku` that Afosto's levels include by now (unconditional: an
+    /// order once known stays known).
+    async fn forget_orders(
+        &self,
+        tenant: &TenantId,
+        sku: &str,
+        order_ids: &[String],
+    ) -> Result<(), StoreError>;
+
+    /// Records an adjustment of the shop's stock of `sku` before it is posted: refused
+    /// while another one is pending.
     async fn record_intent(
         &self,
         tenant: &TenantId,
-        key: &StockKey,
+        sku: &str,
         intent: &StockIntent,
     ) -> Result<IntentOutcome, StoreError>;
 
-    /// After ePages accepted the adjustment: clears the intent and advances the mark to its
-    /// `observed_at` in one step.
-    async fn commit_intent(
-        &self,
-        tenant: &TenantId,
-        key: &StockKey,
-        intent_id: &str,
-    ) -> Result<CommitOutcome, StoreError>;
-
-    /// After ePages refused the adjustment: clears the intent, mark unchanged.
+    /// After ePages answered the adjustment (accepted, refused, or reconciled from a fresh
+    /// read): clears the intent if it is still this one.
     async fn clear_intent(
         &self,
         tenant: &TenantId,
-        key: &StockKey,
+        sku: &str,
         intent_id: &str,
     ) -> Result<ClearOutcome, StoreError>;
 
-    /// Every key of the tenant with a pending intent, for crash reconciliation.
-    async fn pending_intents(&self, tenant: &TenantId) -> Result<Vec<StockMark>, StoreError>;
+    /// Every SKU of the tenant with a pending intent, for crash reconciliation.
+    async fn pending_intents(&self, tenant: &TenantId) -> Result<Vec<SkuStock>, StoreError>;
 }
 
-pub fn check_key(key: &StockKey) -> Result<(), StoreError> {
-    if key.sku.is_empty() {
+/// The longest SKU or location the stores take (Beyond allows 255-character SKUs;
+/// locations are bounded by the command contract).
+const MAX_KEY_BYTES: usize = 900;
+
+pub fn check_sku(sku: &str) -> Result<(), StoreError> {
+    if sku.is_empty() {
         return Err(StoreError::invalid("sku", "is empty"));
     }
-    if key.location.is_empty() {
+    if sku.len() > MAX_KEY_BYTES {
+        return Err(StoreError::invalid("sku", "exceeds 900 bytes"));
+    }
+    Ok(())
+}
+
+pub fn check_level(location: &str, level: &LocationLevel) -> Result<(), StoreError> {
+    if location.is_empty() {
         return Err(StoreError::invalid("stock location", "is empty"));
     }
-    if key.sku.len() + key.location.len() > 900 {
+    if location.len() > MAX_KEY_BYTES {
+        return Err(StoreError::invalid("stock location", "exceeds 900 bytes"));
+    }
+    if level.command_id.is_empty() {
+        return Err(StoreError::invalid("level command id", "is empty"));
+    }
+    Ok(())
+}
+
+pub fn check_order_line(line: &EmittedOrderLine) -> Result<(), StoreError> {
+    check_sku(&line.sku)?;
+    if line.order_id.is_empty() || line.order_id.len() > MAX_KEY_BYTES {
         return Err(StoreError::invalid(
-            "stock key",
-            "sku and location together exceed 900 bytes",
+            "order id",
+            "is empty or exceeds 900 bytes",
         ));
     }
     Ok(())

@@ -162,14 +162,17 @@ impl Command {
     }
 
     /// The SQS FIFO `MessageGroupId`: `{tenant}:order:{ref}` for order commands (so one
-    /// order's commands apply in order) and `{tenant}:sku:{sku}:{location}` for stock.
+    /// order's commands apply in order) and `{tenant}:sku:{sku}` for stock, whatever the
+    /// location: the shop keeps one stock number per SKU, brought to the sum of the
+    /// locations' levels by relative adjustments, so all of a SKU's stock commands must
+    /// apply one at a time.
     /// SQS allows 128 printable ASCII characters, so a group id that would break that rule
     /// (long or non-ASCII SKUs) uses a SHA-256 of the key instead; the mapping stays
     /// deterministic, which is all ordering needs.
     pub fn message_group_id(&self) -> String {
         let natural = match &self.action {
             Action::Stock(stock) => {
-                format!("{}:sku:{}:{}", self.tenant, stock.sku, stock.location)
+                format!("{}:sku:{}", self.tenant, stock.sku)
             }
             other => match other.order_ref() {
                 Some(OrderRef::Id(id)) => format!("{}:order:{id}", self.tenant),

@@ -509,10 +509,18 @@ fn message_group_ids_follow_the_fifo_rules() {
     let ship = parse(&ship_example()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ship.message_group_id(), "shop-1:order:10001");
     let stock = parse(&stock_example()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        stock.message_group_id(),
-        "shop-1:sku:EB001:warehouse-amsterdam"
-    );
+    assert_eq!(stock.message_group_id(), "shop-1:sku:EB001");
+    // One group per SKU whatever the location: the shop has one number per SKU.
+    let elsewhere = parse(&with(
+        stock_example(),
+        "location",
+        json!("warehouse-utrecht"),
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(elsewhere.message_group_id(), stock.message_group_id());
+    let other_sku =
+        parse(&with(stock_example(), "sku", json!("EB002"))).unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(other_sku.message_group_id(), stock.message_group_id());
     let long = parse(&with(
         stock_example(),
         "sku",

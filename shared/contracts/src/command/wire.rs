@@ -294,7 +294,9 @@ pub struct DeliverCommand {
     pub comment: Option<Comment>,
 }
 
-/// `stock`: the absolute available quantity of a SKU at an Afosto location.
+/// `stock`: the absolute available quantity of a SKU at an Afosto location. The shop's
+/// stock becomes the sum of the latest quantities of the locations that count towards it;
+/// all stock commands of one SKU share one FIFO group, whatever the location.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StockCommand {
@@ -303,6 +305,7 @@ pub struct StockCommand {
     pub quantity: StockLevel,
     /// The Afosto location the quantity belongs to.
     pub location: LocationId,
-    /// When Afosto observed this quantity, on Afosto's clock; orders stock commands.
+    /// When Afosto observed this quantity, on Afosto's clock; orders the stock commands of
+    /// one location (an older one than the location's last is outdated).
     pub observed_at: DateTime<Utc>,
 }

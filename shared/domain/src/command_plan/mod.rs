@@ -42,8 +42,8 @@ pub use pickup::{plan_picked_up, plan_ready_for_pickup};
 pub use returns::plan_return;
 pub use ship::plan_ship;
 pub use stock::{
-    AdjustIntent, AdjustReconciliation, StockSettings, StockState, plan_stock,
-    reconcile_ambiguous_adjustment,
+    AdjustIntent, AdjustReconciliation, LevelDecision, ShopTarget, StockSettings, UnknownOrder,
+    judge_level, plan_stock, reconcile_ambiguous_adjustment, shop_target,
 };
 
 /// What the consumer should do with a command, and the calls that get it there.
@@ -103,8 +103,8 @@ pub enum Outcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SkipReason {
-    /// A stock level observed no later than the one already applied: applying it would
-    /// move the shop back in time.
+    /// A stock level observed no later than its location's last level: applying it would
+    /// move that location back in time.
     StaleObservation {
         observed_at: DateTime<Utc>,
         last_applied: DateTime<Utc>,
@@ -121,7 +121,7 @@ impl fmt::Display for SkipReason {
                 last_applied,
             } => write!(
                 f,
-                "stock observed at {observed_at} is not newer than the level applied from {last_applied}"
+                "stock observed at {observed_at} is not newer than this location's last level, observed at {last_applied}"
             ),
             SkipReason::LocationNotSynced { location } => {
                 write!(f, "location {location:?} is not synced to the shop's stock")
@@ -254,6 +254,11 @@ pub enum PlanNote {
     ResumedPendingShipment { process_id: Uuid },
     /// `refundShipping` was asked, but an earlier return already refunded the charge.
     ShippingAlreadyRefunded,
+    /// The shop's stock is the sum of these Afosto locations' levels.
+    StockSumOfLocations { locations: Vec<(String, i64)> },
+    /// Orders the shop took that Afosto's levels cannot include yet were taken off the
+    /// target (docs/COMMANDS.md, "Orders Afosto cannot know yet").
+    OrdersAfostoCannotKnow { orders: usize, pieces: i64 },
 }
 
 impl fmt::Display for PlanNote {
@@ -279,6 +284,21 @@ impl fmt::Display for PlanNote {
             PlanNote::ShippingAlreadyRefunded => {
                 f.write_str("the shipping charge was already refunded by an earlier return")
             }
+            PlanNote::StockSumOfLocations { locations } => {
+                let parts: Vec<String> = locations
+                    .iter()
+                    .map(|(location, level)| format!("{location} {level}"))
+                    .collect();
+                write!(
+                    f,
+                    "the shop's stock is the sum of the locations that count towards it: {}",
+                    parts.join(" + ")
+                )
+            }
+            PlanNote::OrdersAfostoCannotKnow { orders, pieces } => write!(
+                f,
+                "{pieces} pieces of {orders} shop orders Afosto cannot know yet were taken off the target"
+            ),
         }
     }
 }

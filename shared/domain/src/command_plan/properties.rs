@@ -11,12 +11,10 @@ use uuid::Uuid;
 use super::test_support::*;
 use super::{
     AdjustIntent, AdjustReconciliation, Outcome, Plan, PlanError, PlannedCall, ProcessTarget,
-    StockSettings, StockState, plan_cancel, plan_deliver, plan_picked_up, plan_ready_for_pickup,
-    plan_return, plan_ship, plan_stock, reconcile_ambiguous_adjustment,
+    StockSettings, plan_cancel, plan_deliver, plan_picked_up, plan_ready_for_pickup, plan_return,
+    plan_ship, plan_stock, reconcile_ambiguous_adjustment,
 };
-use contracts::command::{
-    DeliverCommand, MAX_STOCK_LEVEL, ReturnCommandLine, ReturnDecision, StockCommand, StockLevel,
-};
+use contracts::command::{DeliverCommand, MAX_STOCK_LEVEL, ReturnCommandLine, ReturnDecision};
 
 const SKUS: [&str; 3] = ["A", "B", "C"];
 
@@ -256,18 +254,10 @@ proptest! {
         target in 0..=MAX_STOCK_LEVEL,
         allow_enable in any::<bool>(),
     ) {
-        let command = StockCommand {
-            sku: text("S"),
-            quantity: StockLevel::new(target).unwrap_or_else(|| unreachable!()),
-            location: text("w"),
-            observed_at: chrono::DateTime::UNIX_EPOCH,
-        };
-        let state = StockState { available_stock: available, last_applied: None };
         let settings = StockSettings {
-            location_synced: true,
             enable_stock_management_if_unmanaged: allow_enable,
         };
-        match plan_stock(&command, &state, &settings) {
+        match plan_stock("S", target, available, &settings, Vec::new()) {
             Ok(plan) => {
                 for call in &plan.calls {
                     match (call, available) {

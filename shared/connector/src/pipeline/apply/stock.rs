@@ -1,25 +1,29 @@
-//! `stock` commands: bring a SKU's shop availability to Afosto's absolute level.
+//! `stock` commands: bring a SKU's shop availability to the sum of Afosto's levels over the
+//! locations that count towards the shop, less the orders Afosto cannot know yet.
 //!
-//! Beyond only adjusts stock relatively, so every adjustment is guarded by the stock mark
-//! store: the intent (level read before, delta) is recorded before the POST and committed
-//! after it, and the mark (the last applied `observedAt`) only moves forward. A pending
-//! intent found later (a crash, or a POST whose outcome is unknown) is settled from a fresh
-//! read with the planner's reconciliation rule before anything else happens for that key.
+//! The command's level is recorded first, per location and only forward in `observedAt`
+//! (a redelivery finds its own level and carries on). Then the shop is brought to the
+//! target from a fresh read. Beyond only adjusts stock relatively, so every adjustment is
+//! guarded by the SKU's intent in the stock store: recorded (level read before, delta)
+//! before the POST and cleared after it. A pending intent found later (a crash, or a POST
+//! whose outcome is unknown) is settled from a fresh read with the planner's
+//! reconciliation rule before anything else happens for that SKU; the target is absolute,
+//! so planning again from the fresh read is right whether it landed or not.
 
 use std::collections::HashMap;
 
 use uuid::Uuid;
 
 use super::{ApplyError, CommandApplier, Executed};
-use crate::ports::stock_marks::{CommitOutcome, IntentOutcome};
+use crate::ports::stock_marks::{ClearOutcome, IntentOutcome, LevelOutcome};
 use beyond::{BeyondClient, BeyondError, PageRequest};
 use contracts::command::{Command, StockCommand};
 use contracts::command_result::SkipCode;
 use domain::command_plan::{
     AdjustIntent, AdjustReconciliation, Outcome, PlannedCall, SkipReason, StockSettings,
-    StockState, plan_stock, reconcile_ambiguous_adjustment,
+    plan_stock, reconcile_ambiguous_adjustment, shop_target,
 };
-use domain::stock_mark::{StockIntent, StockKey};
+use domain::stock_mark::{LocationLevel, SkuStock, StockIntent};
 use domain::tenant::{StockTarget, TenantConfig, TenantId};
 
 /// Where a SKU's stock lives in the shop.
@@ -46,16 +50,14 @@ impl CommandApplier {
         command: &Command,
         stock: &StockCommand,
     ) -> Result<Executed, ApplyError> {
-        let settings = StockSettings {
-            location_synced: tenant.locations.iter().any(|mapping| {
-                mapping.afosto_location_id == stock.location.as_str()
+        let counts = |location: &str| {
+            tenant.locations.iter().any(|mapping| {
+                mapping.afosto_location_id == location
                     && mapping.target == StockTarget::ShopAvailability
-            }),
-            enable_stock_management_if_unmanaged: self
-                .settings
-                .enable_stock_management_if_unmanaged,
+            })
         };
-        if !settings.location_synced {
+        if !counts(stock.location.as_str()) {
+            // Acknowledged, and nothing changes: the location does not count.
             let reason = SkipReason::LocationNotSynced {
                 location: stock.location.to_string(),
             };
@@ -69,14 +71,47 @@ impl CommandApplier {
         let item = self
             .resolve_sku(&tenant.id, client, stock.sku.as_str())
             .await?;
-        let key = StockKey::new(stock.sku.as_str(), stock.location.as_str());
+        let sku = stock.sku.as_str();
         let marks = &self.stores.stock_marks;
+        let level = LocationLevel {
+            level: stock.quantity.get(),
+            observed_at: stock.observed_at,
+            command_id: command.id.to_string(),
+        };
+        match marks
+            .record_level(&tenant.id, sku, stock.location.as_str(), &level)
+            .await?
+        {
+            LevelOutcome::Recorded(_) => {}
+            LevelOutcome::NotNewer { current } => {
+                let reason = SkipReason::StaleObservation {
+                    observed_at: stock.observed_at,
+                    last_applied: current.observed_at,
+                };
+                return Ok(Executed::skipped(
+                    SkipCode::StaleObservation,
+                    reason.to_string(),
+                    Vec::new(),
+                    None,
+                ));
+            }
+        }
+        self.check_crash(command, "record-level")?;
+        let settings = StockSettings {
+            enable_stock_management_if_unmanaged: self
+                .settings
+                .enable_stock_management_if_unmanaged,
+        };
         let mut calls_made: Vec<String> = Vec::new();
+        let mut notes: Vec<String> = Vec::new();
 
         for _round in 0..=self.settings.max_replans {
             let current = read_stock(client, item).await?;
-            let mark = marks.get(&tenant.id, &key).await?;
-            if let Some(pending) = mark.as_ref().and_then(|m| m.pending.clone()) {
+            let record = marks
+                .get(&tenant.id, sku)
+                .await?
+                .unwrap_or_else(|| SkuStock::new(sku));
+            if let Some(pending) = record.pending.clone() {
                 let reconciliation = reconcile_ambiguous_adjustment(
                     &AdjustIntent {
                         before: pending.level_before,
@@ -84,55 +119,51 @@ impl CommandApplier {
                     },
                     current,
                 );
-                if reconciliation == AdjustReconciliation::Applied {
-                    marks
-                        .commit_intent(&tenant.id, &key, &pending.intent_id)
-                        .await?;
-                    if pending.command_id == command.id.as_str() {
-                        // This command's own adjustment landed before the crash.
-                        calls_made.push("adjust-available-stock".to_owned());
-                        return Ok(Executed::applied(
-                            calls_made,
-                            vec!["an earlier attempt's adjustment had landed".to_owned()],
-                            None,
-                        ));
-                    }
-                } else {
-                    // Not applied, or changed elsewhere too: the absolute target planned
-                    // from a fresh read below is right either way.
-                    marks
-                        .clear_intent(&tenant.id, &key, &pending.intent_id)
-                        .await?;
+                // Landed, not landed, or changed elsewhere too: the absolute target
+                // planned from the fresh read below is right either way.
+                marks
+                    .clear_intent(&tenant.id, sku, &pending.intent_id)
+                    .await?;
+                if reconciliation == AdjustReconciliation::Applied
+                    && pending.command_id == command.id.as_str()
+                {
+                    // This command's own adjustment landed before the crash.
+                    calls_made.push("adjust-available-stock".to_owned());
+                    notes.push("an earlier attempt's adjustment had landed".to_owned());
                 }
                 continue;
             }
 
-            let state = StockState {
-                available_stock: current,
-                last_applied: mark.as_ref().and_then(|m| m.observed_at),
+            let target = shop_target(&record, counts);
+            let plan = plan_stock(sku, target.target, current, &settings, target.notes())?;
+            let plan_notes = || {
+                notes
+                    .iter()
+                    .cloned()
+                    .chain(plan.notes.iter().map(ToString::to_string))
+                    .collect::<Vec<String>>()
             };
-            let plan = plan_stock(stock, &state, &settings)?;
             match &plan.outcome {
                 Outcome::Skip(reason) => {
                     return Ok(Executed::skipped(
                         reason.into(),
                         reason.to_string(),
-                        Vec::new(),
+                        plan_notes(),
                         None,
                     ));
                 }
                 Outcome::AlreadyInEffect => {
-                    // Move the mark so an older level arriving later is skipped.
-                    marks.advance(&tenant.id, &key, stock.observed_at).await?;
+                    self.forget_known(&tenant.id, sku, &target.known_orders)
+                        .await;
                     return Ok(if calls_made.is_empty() {
                         Executed::skipped(
                             SkipCode::AlreadyInEffect,
-                            format!("the shop's stock is already {}", stock.quantity.get()),
-                            Vec::new(),
+                            format!("the shop's stock is already {}", target.target),
+                            plan_notes(),
                             None,
                         )
                     } else {
-                        Executed::applied(calls_made, Vec::new(), None)
+                        Executed::applied(calls_made, plan_notes(), None)
                     });
                 }
                 Outcome::Apply => {}
@@ -145,7 +176,7 @@ impl CommandApplier {
                     let (StockItem::Product(product), Some(body)) = (item, call.enable_body())
                     else {
                         return Err(ApplyError::VariationUnmanaged {
-                            sku: stock.sku.to_string(),
+                            sku: sku.to_owned(),
                         });
                     };
                     match client.enable_stock_management(product, &body).await {
@@ -158,10 +189,11 @@ impl CommandApplier {
                     }
                     calls_made.push(call.name().to_owned());
                     self.check_crash(command, call.name())?;
-                    marks.advance(&tenant.id, &key, stock.observed_at).await?;
-                    return Ok(Executed::applied(calls_made, Vec::new(), None));
+                    self.forget_known(&tenant.id, sku, &target.known_orders)
+                        .await;
+                    return Ok(Executed::applied(calls_made, plan_notes(), None));
                 }
-                PlannedCall::AdjustStock { delta, .. } => {
+                PlannedCall::AdjustStock { delta, target: to } => {
                     let Some(before) = current else {
                         continue;
                     };
@@ -170,25 +202,13 @@ impl CommandApplier {
                         command_id: command.id.to_string(),
                         level_before: before,
                         relative_amount: *delta,
-                        observed_at: stock.observed_at,
+                        target: *to,
                         recorded_at: self.clock.now(),
                     };
-                    match marks.record_intent(&tenant.id, &key, &intent).await? {
+                    match marks.record_intent(&tenant.id, sku, &intent).await? {
                         IntentOutcome::Recorded => {}
                         // Settled in the next round.
                         IntentOutcome::Busy { .. } => continue,
-                        IntentOutcome::NotNewer { current } => {
-                            let reason = SkipReason::StaleObservation {
-                                observed_at: stock.observed_at,
-                                last_applied: current,
-                            };
-                            return Ok(Executed::skipped(
-                                SkipCode::StaleObservation,
-                                reason.to_string(),
-                                Vec::new(),
-                                None,
-                            ));
-                        }
                     }
                     self.check_crash(command, "record-intent")?;
                     match adjust(client, item, *delta).await {
@@ -201,23 +221,22 @@ impl CommandApplier {
                         Err(error) => {
                             // Refused for sure (or not sent): nothing to reconcile.
                             marks
-                                .clear_intent(&tenant.id, &key, &intent.intent_id)
+                                .clear_intent(&tenant.id, sku, &intent.intent_id)
                                 .await?;
                             return Err(error.into());
                         }
                     }
                     calls_made.push(call.name().to_owned());
                     self.check_crash(command, call.name())?;
-                    match marks
-                        .commit_intent(&tenant.id, &key, &intent.intent_id)
+                    if let ClearOutcome::IntentMismatch { pending } = marks
+                        .clear_intent(&tenant.id, sku, &intent.intent_id)
                         .await?
                     {
-                        CommitOutcome::Committed | CommitOutcome::NotNewer { .. } => {}
-                        CommitOutcome::IntentMismatch { pending } => {
-                            tracing::warn!(?pending, "the stock intent was replaced meanwhile");
-                        }
+                        tracing::warn!(?pending, "the stock intent was replaced meanwhile");
                     }
-                    return Ok(Executed::applied(calls_made, Vec::new(), None));
+                    self.forget_known(&tenant.id, sku, &target.known_orders)
+                        .await;
+                    return Ok(Executed::applied(calls_made, plan_notes(), None));
                 }
                 other => {
                     return Err(ApplyError::Beyond(BeyondError::Config {
@@ -230,6 +249,22 @@ impl CommandApplier {
         Err(ApplyError::StillAmbiguous {
             rounds: self.settings.max_replans + 1,
         })
+    }
+
+    /// Drops emitted orders the levels include by now; a failure only leaves them for
+    /// the next command of the SKU (they no longer change the target).
+    async fn forget_known(&self, tenant: &TenantId, sku: &str, known: &[String]) {
+        if known.is_empty() {
+            return;
+        }
+        if let Err(error) = self
+            .stores
+            .stock_marks
+            .forget_orders(tenant, sku, known)
+            .await
+        {
+            tracing::warn!(%error, "forgetting known orders failed");
+        }
     }
 
     /// Finds the product or variation of a SKU: `find-by-sku` first (products), then a

@@ -31,6 +31,7 @@ mod outcome;
 mod page;
 pub mod resync;
 mod settings;
+mod stock_orders;
 pub mod window;
 
 pub use events::{forced_event_id, shipments_of};

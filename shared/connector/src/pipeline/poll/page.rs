@@ -229,6 +229,14 @@ impl PollService {
             stats.events_sent += count;
             self.metrics.add_usize(Metric::OrderEventsEmitted, count);
         }
+        // 4b. Orders the shop took, for stock levels Afosto observed before it knew them.
+        super::stock_orders::record(
+            self.stores.stock_marks.as_ref(),
+            tenant,
+            plans.iter().flat_map(|plan| &plan.decision.events),
+            self.clock.now(),
+        )
+        .await?;
         self.hook(tenant, PollStep::AfterSend)?;
 
         // 5. The ledger of everything not written ahead, conditional on the version read
