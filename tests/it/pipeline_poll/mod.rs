@@ -3,6 +3,7 @@
 //! Run: `infra/tools.sh && source tests/moto/moto.sh && cargo test -p epages-sync-tests --test it pipeline_poll`.
 
 pub(crate) mod harness;
+mod parked;
 mod resilience;
 mod schedule;
 mod writes;

@@ -77,6 +77,8 @@ pub struct PollService {
     clients: Arc<ShopClients>,
     order_events: Arc<dyn MessageQueue>,
     poll_queue: Arc<dyn MessageQueue>,
+    /// Where parked orders are dead-lettered (the poll queue's dead-letter queue).
+    dead_letters: Option<Arc<dyn MessageQueue>>,
     clock: Arc<dyn Clock>,
     settings: PollSettings,
     #[cfg(feature = "testing")]
@@ -99,6 +101,7 @@ impl PollService {
             clients,
             order_events,
             poll_queue,
+            dead_letters: None,
             clock,
             settings,
             #[cfg(feature = "testing")]
@@ -111,6 +114,13 @@ impl PollService {
     /// Counts polls, orders read, events sent and poll lag into `metrics`.
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// Dead-letters parked orders (docs/ORDER-EVENTS.md, "Size limit") into `queue`;
+    /// [`PollOrders::new`](crate::lambda::PollOrders::new) wires its dead-letter queue.
+    pub fn with_dead_letters(mut self, queue: Arc<dyn MessageQueue>) -> Self {
+        self.dead_letters = Some(queue);
         self
     }
 
