@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use sandbox::seed::{self, Seed};
-use sandbox::{Sandbox, SandboxError};
+use sandbox::{Sandbox, SandboxError, ShopTimeZone};
 
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
@@ -23,6 +23,16 @@ pub struct SandboxArgs {
     /// Allow a non-loopback listen address (the admin API is unauthenticated).
     #[arg(long)]
     pub allow_remote: bool,
+    /// The zone the shop writes its offset-less timestamps in: an IANA name such as
+    /// Europe/Berlin, or UTC (the default).
+    #[arg(long, env = "SANDBOX_TIME_ZONE", value_parser = time_zone)]
+    pub time_zone: Option<ShopTimeZone>,
+}
+
+fn time_zone(value: &str) -> Result<ShopTimeZone, String> {
+    value
+        .parse()
+        .map_err(|error: sandbox::InvalidTimeZone| format!("--time-zone: {error}"))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,10 +105,14 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxCommandError> {
     listen_allowed(args.listen, args.allow_remote)?;
     let seed = load_seed(args.seed.as_ref())?;
     let sandbox = Sandbox::start(args.listen).await?;
+    if let Some(zone) = args.time_zone {
+        sandbox.clock().set_zone(zone);
+    }
     let report = sandbox.seed(&seed)?;
 
     println!("ePages Beyond sandbox listening on {}", sandbox.base_url());
     println!("admin API: {}/_sandbox/", sandbox.base_url());
+    println!("shop time zone: {}", sandbox.clock().zone());
     for shop in &seed.shops {
         let orders = report
             .orders

@@ -33,4 +33,5 @@ pub use journal::{JournalEntry, JournalFilter, Outcome};
 pub use seed::{
     Seed, SeedAction, SeedLine, SeedOrder, SeedPaymentMethod, SeedProduct, SeedVariation,
 };
+pub use beyond::model::{InvalidTimeZone, ShopTimeZone};
 pub use shop::ShopConfig;

@@ -25,7 +25,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::BeyondTimestamp;
+use super::{BeyondTimestamp, Order};
 
 /// A shop's time zone: `UTC` or an IANA name (`Europe/Berlin`), validated against the
 /// time zone database compiled into the binary.
@@ -114,6 +114,24 @@ impl ShopTimeZone {
                     .copied()
                     .unwrap_or(past_the_gap)
             }
+        }
+    }
+
+    /// Turns the order's readings (`createdAt`, `updatedAt`, `entryDate`) into the UTC
+    /// instants they stand for, so everything downstream compares instants.
+    pub fn to_utc_readings(&self, order: &mut Order) {
+        if self.offset_free() {
+            return;
+        }
+        for at in [
+            &mut order.created_at,
+            &mut order.updated_at,
+            &mut order.entry_date,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *at = BeyondTimestamp(self.instant(*at));
         }
     }
 

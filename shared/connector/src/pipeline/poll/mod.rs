@@ -63,7 +63,6 @@ use crate::ports::poll_state::{
 use crate::ports::queue::OutgoingMessage;
 use crate::ports::{Clock, MessageQueue, StateStores};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use beyond::model::BeyondTimestamp;
 use beyond::{OrderQuery, PageRequest, Sort};
 use domain::order_sync::{DiffContext, SyncPolicy};
 use domain::poll_state::Lease;
@@ -416,6 +415,7 @@ impl PollService {
             PollTrigger::Resync { force: true, .. } => Some(request.requested_at),
             _ => None,
         };
+        let zone = tenant.shop_zone();
         let client = self.clients.client_for(tenant)?;
         let requests_before = client.http_requests();
         let policy = SyncPolicy::for_tenant(tenant);
@@ -449,7 +449,9 @@ impl PollService {
             stats.pages += 1;
             let meta = page.page;
             let has_next_link = page.next_href().is_some();
-            let orders = page.into_items();
+            let mut orders = page.into_items();
+            // From here on every order time is the UTC instant the shop's reading stands for.
+            window::to_instants(&zone, &mut orders);
             let shifted = tracker.observe(&orders, meta.map(|m| m.total_elements));
             let last_on_page = window::last_updated(&orders);
             stats.orders_seen += orders.len();
@@ -568,10 +570,11 @@ impl PollService {
     }
 
     fn query(&self, tenant: &TenantConfig, window: Window, page: u64) -> OrderQuery {
+        let bounds = window::shop_bounds(&tenant.shop_zone(), tenant.sync_start, window);
         OrderQuery {
-            created_after: Some(BeyondTimestamp(window::created_after(tenant.sync_start))),
-            updated_after: window.lower.map(BeyondTimestamp),
-            updated_before: Some(BeyondTimestamp(window.upper)),
+            created_after: Some(bounds.created_after),
+            updated_after: bounds.updated_after,
+            updated_before: Some(bounds.updated_before),
             paging: PageRequest {
                 page: Some(page),
                 size: Some(self.settings.page_size),

@@ -12,13 +12,19 @@
 //!   cursor's millisecond); a re-read order yields no event, because `diff` compares it with
 //!   the ledger.
 //! - A resync reads from its `since`, never moving the cursor backwards.
+//!
+//! Window, cursor and checkpoints are UTC instants. The shop filters and sorts on its own
+//! offset-less readings, so [`shop_bounds`] turns the window into the readings to send
+//! (across the end of daylight saving, both readings of the repeated hour) and
+//! [`to_instants`] turns every order read back into instants, monotonically, so the sort
+//! check and the checkpoints below hold in either form (`beyond::model::shop_time`).
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::pipeline::poll_request::PollTrigger;
-use beyond::model::Order;
+use beyond::model::{BeyondTimestamp, Order, ShopTimeZone};
 
 /// The bounds of one poll's read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +57,33 @@ pub fn plan(
 /// millisecond earlier (an order created exactly at the start is imported).
 pub fn created_after(sync_start: DateTime<Utc>) -> DateTime<Utc> {
     sync_start - TimeDelta::milliseconds(1)
+}
+
+/// The bounds a read sends to the shop, as the shop's readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShopBounds {
+    pub created_after: BeyondTimestamp,
+    pub updated_after: Option<BeyondTimestamp>,
+    pub updated_before: BeyondTimestamp,
+}
+
+/// `window` (and the tenant's sync start) in the shop's readings: wide enough to hold the
+/// reading of every instant inside, in any zone and across a daylight-saving change.
+pub fn shop_bounds(zone: &ShopTimeZone, sync_start: DateTime<Utc>, window: Window) -> ShopBounds {
+    let (updated_after, updated_before) = zone.reading_bounds(window.lower, window.upper);
+    let (created_after, _) = zone.reading_bounds(Some(created_after(sync_start)), window.upper);
+    ShopBounds {
+        created_after: created_after.unwrap_or_else(|| zone.reading(sync_start)),
+        updated_after,
+        updated_before,
+    }
+}
+
+/// The orders' readings as the instants they stand for in `zone`.
+pub fn to_instants(zone: &ShopTimeZone, orders: &mut [Order]) {
+    for order in orders {
+        zone.to_utc_readings(order);
+    }
 }
 
 /// Where a read restarts after a checkpoint at `at`: one millisecond earlier, so orders
@@ -136,7 +169,6 @@ pub fn last_updated(orders: &[Order]) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use beyond::model::BeyondTimestamp;
     use uuid::Uuid;
 
     fn at(seconds: i64) -> DateTime<Utc> {
