@@ -192,14 +192,25 @@ mod tests {
     fn readings_follow_the_zone_across_the_end_of_daylight_saving() {
         let clock = SandboxClock::default();
         let at = "2026-10-25T00:30:00Z".parse::<DateTime<Utc>>().ok();
-        let Some(at) = at else { panic!("valid instant") };
+        let Some(at) = at else {
+            panic!("valid instant")
+        };
         assert_eq!(clock.reading(at), at, "UTC by default");
         clock.set_zone(ShopTimeZone::parse("Europe/Berlin").unwrap_or_default());
         let hour = Duration::hours(1);
         // 02:30 CEST, then an hour later 02:30 CET again.
-        assert_eq!(format_timestamp(clock.reading(at)), "2026-10-25T02:30:00.000");
-        assert_eq!(format_timestamp(clock.reading(at + hour)), "2026-10-25T02:30:00.000");
-        assert_eq!(format_timestamp(clock.reading(at + hour * 2)), "2026-10-25T03:30:00.000");
+        assert_eq!(
+            format_timestamp(clock.reading(at)),
+            "2026-10-25T02:30:00.000"
+        );
+        assert_eq!(
+            format_timestamp(clock.reading(at + hour)),
+            "2026-10-25T02:30:00.000"
+        );
+        assert_eq!(
+            format_timestamp(clock.reading(at + hour * 2)),
+            "2026-10-25T03:30:00.000"
+        );
     }
 
     #[test]

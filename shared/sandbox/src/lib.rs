@@ -26,6 +26,7 @@ pub mod server;
 pub mod shop;
 pub mod webhooks;
 
+pub use beyond::model::{InvalidTimeZone, ShopTimeZone};
 pub use error::ApiError;
 pub use faults::{FaultKind, FaultSpec, FaultTrigger};
 pub use handle::{Sandbox, SandboxError, SandboxHandle};
@@ -33,5 +34,4 @@ pub use journal::{JournalEntry, JournalFilter, Outcome};
 pub use seed::{
     Seed, SeedAction, SeedLine, SeedOrder, SeedPaymentMethod, SeedProduct, SeedVariation,
 };
-pub use beyond::model::{InvalidTimeZone, ShopTimeZone};
 pub use shop::ShopConfig;

@@ -6,6 +6,7 @@ pub(crate) mod harness;
 mod parked;
 mod resilience;
 mod schedule;
+mod shop_time;
 mod writes;
 
 use std::collections::{BTreeMap, BTreeSet};

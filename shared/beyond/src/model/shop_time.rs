@@ -81,9 +81,7 @@ impl ShopTimeZone {
 
     /// The offset in force at `instant`.
     pub fn offset_at(&self, instant: DateTime<Utc>) -> TimeDelta {
-        TimeDelta::seconds(i64::from(
-            self.zone.to_offset(timestamp(instant)).seconds(),
-        ))
+        TimeDelta::seconds(i64::from(self.zone.to_offset(timestamp(instant)).seconds()))
     }
 
     /// The shop's wall-clock reading of `instant`.
@@ -103,9 +101,7 @@ impl ShopTimeZone {
         };
         match self.zone.to_ambiguous_timestamp(civil).offset() {
             AmbiguousOffset::Unambiguous { offset } => at - seconds(offset),
-            AmbiguousOffset::Fold { before, after } => {
-                at - seconds(before).max(seconds(after))
-            }
+            AmbiguousOffset::Fold { before, after } => at - seconds(before).max(seconds(after)),
             AmbiguousOffset::Gap { before, .. } => {
                 // The skipped readings start at `transition + before`.
                 let past_the_gap = at - seconds(before);
@@ -160,7 +156,10 @@ impl ShopTimeZone {
             .iter()
             .map(|&at| at + self.offset_at(at - TimeDelta::milliseconds(1)))
             .fold(self.reading(upper).0, DateTime::max);
-        (lower_bound.map(BeyondTimestamp), BeyondTimestamp(upper_bound))
+        (
+            lower_bound.map(BeyondTimestamp),
+            BeyondTimestamp(upper_bound),
+        )
     }
 
     /// Offset changes strictly after `from` and at or before `to`.
@@ -176,7 +175,9 @@ impl ShopTimeZone {
     }
 
     fn offset_free(&self) -> bool {
-        self.zone.to_fixed_offset().is_ok_and(|offset| offset.seconds() == 0)
+        self.zone
+            .to_fixed_offset()
+            .is_ok_and(|offset| offset.seconds() == 0)
     }
 }
 
@@ -190,8 +191,11 @@ fn timestamp(instant: DateTime<Utc>) -> jiff::Timestamp {
 }
 
 fn instant_of(at: jiff::Timestamp) -> DateTime<Utc> {
-    DateTime::from_timestamp(at.as_second(), u32::try_from(at.subsec_nanosecond()).unwrap_or(0))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    DateTime::from_timestamp(
+        at.as_second(),
+        u32::try_from(at.subsec_nanosecond()).unwrap_or(0),
+    )
+    .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 fn civil(reading: DateTime<Utc>) -> Option<jiff::civil::DateTime> {
@@ -364,7 +368,10 @@ mod tests {
             let mut at = lower + TimeDelta::milliseconds(1);
             while at < upper {
                 let read = zone.reading(at);
-                assert!(after < read && read < before, "{at}: {after} < {read} < {before}");
+                assert!(
+                    after < read && read < before,
+                    "{at}: {after} < {read} < {before}"
+                );
                 at += TimeDelta::seconds(7);
             }
         }
@@ -376,8 +383,10 @@ mod tests {
         assert_eq!(after, Some(reading("2026-10-25T01:59:59.999")));
         assert_eq!(before, reading("2026-10-25T03:00:00"));
         // Plain windows are the plain readings.
-        let (after, before) =
-            zone.reading_bounds(Some(utc("2026-12-01T10:00:00Z")), utc("2026-12-01T10:05:00Z"));
+        let (after, before) = zone.reading_bounds(
+            Some(utc("2026-12-01T10:00:00Z")),
+            utc("2026-12-01T10:05:00Z"),
+        );
         assert_eq!(after, Some(reading("2026-12-01T11:00:00")));
         assert_eq!(before, reading("2026-12-01T11:05:00"));
         let (none, before) = ShopTimeZone::utc().reading_bounds(None, utc("2026-12-01T10:05:00Z"));
