@@ -16,7 +16,8 @@ use connector::install::HostPolicy;
 use connector::ports::PageRequest;
 use connector::ports::tenants::{CreateOutcome, DeleteOutcome, UpdateOutcome};
 use domain::tenant::{
-    AuthMode, LocationMapping, PaymentStatusFilter, StockTarget, TenantConfig, TenantId,
+    AuthMode, InvalidTimeZone, LocationMapping, PaymentStatusFilter, ShopTimeZone, StockTarget,
+    TenantConfig, TenantId,
 };
 use secrecy::SecretString;
 use url::Url;
@@ -129,6 +130,16 @@ pub struct AddArgs {
     /// Import the shop's test orders too (left out by default).
     #[arg(long)]
     pub include_test_orders: bool,
+    /// The zone of the shop's offset-less timestamps when its clock is not UTC: an IANA
+    /// name such as Europe/Berlin (docs/ORDER-EVENTS.md, "Shop time").
+    #[arg(long, value_parser = shop_time_zone)]
+    pub shop_time_zone: Option<ShopTimeZone>,
+}
+
+fn shop_time_zone(value: &str) -> Result<ShopTimeZone, String> {
+    value
+        .parse()
+        .map_err(|error: InvalidTimeZone| format!("--shop-time-zone: {error}"))
 }
 
 /// A usage or input problem (exit code 2).
@@ -402,6 +413,7 @@ fn build_config(
     config.flows.returns = !add.no_returns;
     config.flows.stock = !add.no_stock;
     config.include_test_orders = add.include_test_orders;
+    config.shop_time_zone = add.shop_time_zone.clone();
     config.payment_filter = match add.payment_status.as_str() {
         "any" => PaymentStatusFilter::Any,
         "paid" => PaymentStatusFilter::PaidOnly,
