@@ -220,6 +220,41 @@ mod tests {
     }
 
     #[test]
+    fn shop_bounds_are_the_shop_readings_and_cover_the_repeated_hour() {
+        let utc = |text: &str| text.parse::<DateTime<Utc>>().expect("an instant");
+        let reading = |text: &str| text.parse::<BeyondTimestamp>().expect("a reading");
+        let berlin = ShopTimeZone::parse("Europe/Berlin").expect("a zone");
+        // A poll at 01:05 UTC on 2026-10-25, cursor at 00:59:30: the clocks went back at
+        // 01:00 UTC (03:00 CEST → 02:00 CET).
+        let window = plan(
+            &PollTrigger::Schedule,
+            Some(utc("2026-10-25T00:59:30Z")),
+            utc("2026-10-25T01:05:00Z"),
+            Duration::from_secs(30),
+            Duration::from_secs(60),
+        );
+        let bounds = shop_bounds(&berlin, utc("2026-10-01T00:00:00Z"), window);
+        assert_eq!(bounds.created_after, reading("2026-10-01T01:59:59.999"));
+        assert_eq!(
+            bounds.updated_after,
+            Some(reading("2026-10-25T01:59:59.999"))
+        );
+        assert_eq!(bounds.updated_before, reading("2026-10-25T03:00:00"));
+        let plain = shop_bounds(&ShopTimeZone::utc(), utc("2026-10-01T00:00:00Z"), window);
+        assert_eq!(plain.updated_after, Some(reading("2026-10-25T00:58:30")));
+        assert_eq!(plain.updated_before, reading("2026-10-25T01:04:30"));
+
+        let mut orders = vec![order(None)];
+        orders[0].updated_at = Some(reading("2026-10-25T02:30:00"));
+        to_instants(&berlin, &mut orders);
+        assert_eq!(
+            orders[0].updated_at.map(|at| at.as_utc()),
+            Some(utc("2026-10-25T00:30:00Z")),
+            "the earlier instant of a repeated reading"
+        );
+    }
+
+    #[test]
     fn sorted_pages_pass_and_a_step_back_or_a_missing_time_fails() {
         let mut tracker = ReadTracker::new();
         assert!(!tracker.observe(&[order(Some(1)), order(Some(1)), order(Some(2))], Some(5)));
