@@ -35,6 +35,8 @@ pub struct TenantArgs {
     pub command: TenantCommand,
 }
 
+// Parsed once per process from the command line: the size of `Add` costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
     /// Add a custom-app tenant (client credentials).
@@ -133,12 +135,15 @@ pub struct AddArgs {
     /// The zone of the shop's offset-less timestamps when its clock is not UTC: an IANA
     /// name such as Europe/Berlin (docs/ORDER-EVENTS.md, "Shop time").
     #[arg(long, value_parser = shop_time_zone)]
-    pub shop_time_zone: Option<ShopTimeZone>,
+    pub shop_time_zone: Option<String>,
 }
 
-fn shop_time_zone(value: &str) -> Result<ShopTimeZone, String> {
+/// Validates `--shop-time-zone` while parsing (a usage error naming the option); kept as
+/// the zone's name, which the tenant stores.
+fn shop_time_zone(value: &str) -> Result<String, String> {
     value
-        .parse()
+        .parse::<ShopTimeZone>()
+        .map(|zone| zone.name().to_owned())
         .map_err(|error: InvalidTimeZone| format!("--shop-time-zone: {error}"))
 }
 
@@ -413,7 +418,12 @@ fn build_config(
     config.flows.returns = !add.no_returns;
     config.flows.stock = !add.no_stock;
     config.include_test_orders = add.include_test_orders;
-    config.shop_time_zone = add.shop_time_zone.clone();
+    if let Some(name) = &add.shop_time_zone {
+        config.shop_time_zone = Some(
+            ShopTimeZone::parse(name)
+                .map_err(|error| Failure::from(Usage(format!("--shop-time-zone: {error}"))))?,
+        );
+    }
     config.payment_filter = match add.payment_status.as_str() {
         "any" => PaymentStatusFilter::Any,
         "paid" => PaymentStatusFilter::PaidOnly,
