@@ -13,7 +13,7 @@ use clap::Args;
 use connector::config::ConfigError;
 use connector::pipeline::poll::PollSettings;
 use sandbox::seed::{self, Seed};
-use sandbox::{Sandbox, SandboxError};
+use sandbox::{Sandbox, SandboxError, ShopTimeZone};
 
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
@@ -26,6 +26,10 @@ pub struct SandboxArgs {
     /// Allow a non-loopback listen address (the admin API is unauthenticated).
     #[arg(long)]
     pub allow_remote: bool,
+    /// The zone the shop writes its offset-less timestamps in: an IANA name such as
+    /// Europe/Berlin, or UTC (the default).
+    #[arg(long, env = "SANDBOX_TIME_ZONE", value_parser = time_zone)]
+    pub time_zone: Option<ShopTimeZone>,
     /// The global `--json` (set by `main`): the start information as one JSON document.
     #[arg(skip)]
     pub json: bool,
@@ -36,6 +40,7 @@ pub struct SandboxArgs {
 pub struct Started {
     pub base_url: String,
     pub admin_url: String,
+    pub time_zone: String,
     pub shops: Vec<ShopStarted>,
 }
 
@@ -52,8 +57,8 @@ pub struct ShopStarted {
 impl Started {
     fn human(&self) -> String {
         let mut out = format!(
-            "ePages Beyond sandbox listening on {}\nadmin API: {}\n",
-            self.base_url, self.admin_url
+            "ePages Beyond sandbox listening on {}\nadmin API: {}\nshop time zone: {}\n",
+            self.base_url, self.admin_url, self.time_zone
         );
         for shop in &self.shops {
             out.push_str(&format!(
@@ -70,6 +75,12 @@ impl Started {
         out.push('\n');
         out
     }
+}
+
+fn time_zone(value: &str) -> Result<ShopTimeZone, String> {
+    value
+        .parse()
+        .map_err(|error: sandbox::InvalidTimeZone| format!("--time-zone: {error}"))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +168,9 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxCommandError> {
     let mut seed = load_seed(args.seed.as_ref())?;
     seed.date_undated_orders(Utc::now() - seed_order_age()?);
     let sandbox = Sandbox::start(args.listen).await?;
+    if let Some(zone) = args.time_zone {
+        sandbox.clock().set_zone(zone);
+    }
     let report = sandbox.seed(&seed)?;
 
     let shops: Vec<ShopStarted> = seed
@@ -179,6 +193,7 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxCommandError> {
     let started = Started {
         base_url: sandbox.base_url().to_owned(),
         admin_url: format!("{}/_sandbox/", sandbox.base_url()),
+        time_zone: sandbox.clock().zone().to_string(),
         shops,
     };
     if args.json {

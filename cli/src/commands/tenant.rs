@@ -36,6 +36,8 @@ pub struct TenantArgs {
     pub command: TenantCommand,
 }
 
+// Parsed once per process from the command line: the size of `Add` costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
     /// Add a custom-app tenant (client credentials).

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use beyond::model::{InvalidTimeZone, ShopTimeZone};
+
 pub use contracts::tenant_id::{InvalidTenantId, TenantId};
 
 /// How the connector obtains ePages access tokens for this shop.
@@ -146,6 +148,11 @@ pub struct TenantConfig {
     /// mapped to is refused without reading any secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub afosto_tenant: Option<String>,
+    /// The zone of the shop's offset-less timestamps (`Europe/Berlin`), set by the
+    /// operator when the shop's clock is not UTC. `None` reads them as UTC, the
+    /// assumption before this field existed (docs/ORDER-EVENTS.md, "Shop time").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shop_time_zone: Option<ShopTimeZone>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(default)]
@@ -178,10 +185,16 @@ impl TenantConfig {
             installed_at: None,
             uninstalled_at: None,
             afosto_tenant: None,
+            shop_time_zone: None,
             created_at: sync_start,
             updated_at: sync_start,
             version: 0,
         }
+    }
+
+    /// The zone the shop's timestamps are read in: the configured one, or UTC.
+    pub fn shop_zone(&self) -> ShopTimeZone {
+        self.shop_time_zone.clone().unwrap_or_default()
     }
 
     /// Whether the scheduler polls this tenant.

@@ -210,7 +210,13 @@ async fn reset_journal(State(core): State<Arc<Core>>) -> Response {
 }
 
 fn clock_state(core: &Core) -> Value {
-    json!({ "now": format_timestamp(core.clock.now()), "mode": core.clock.mode() })
+    let now = core.clock.now();
+    json!({
+        "now": format_timestamp(now),
+        "mode": core.clock.mode(),
+        "zone": core.clock.zone().name(),
+        "shopTime": format_timestamp(core.clock.reading(now)),
+    })
 }
 
 async fn clock(State(core): State<Arc<Core>>) -> Response {

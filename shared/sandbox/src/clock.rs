@@ -1,9 +1,17 @@
 //! The sandbox clock. Every timestamp the sandbox writes (order `createdAt`/`updatedAt`,
 //! events, token expiry, journal entries) comes from here, so tests of incremental polling
 //! can freeze, set and advance time instead of sleeping.
+//!
+//! The shop's **zone** (default UTC; `epages-sync sandbox --time-zone`, env
+//! `SANDBOX_TIME_ZONE`, or [`SandboxClock::set_zone`]): like a real shop whose clock is
+//! local, the sandbox writes, filters and sorts shop data in the zone's offset-less
+//! wall-clock readings ([`SandboxClock::reading`]). Across the end of daylight saving its
+//! readings repeat an hour, as such a shop's would. Tokens, the journal and the admin API
+//! stay in UTC instants.
 
 use std::sync::Mutex;
 
+use beyond::model::ShopTimeZone;
 use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -24,12 +32,14 @@ pub enum ClockMode {
 #[derive(Debug)]
 pub struct SandboxClock {
     mode: Mutex<ClockMode>,
+    zone: Mutex<ShopTimeZone>,
 }
 
 impl Default for SandboxClock {
     fn default() -> Self {
         Self {
             mode: Mutex::new(ClockMode::Real { offset_ms: 0 }),
+            zone: Mutex::new(ShopTimeZone::utc()),
         }
     }
 }
@@ -91,6 +101,28 @@ impl SandboxClock {
         self.now()
     }
 
+    /// The zone the shop's timestamps are written in.
+    pub fn zone(&self) -> ShopTimeZone {
+        self.zone
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Writes (and filters) the shop's timestamps in `zone` from now on.
+    pub fn set_zone(&self, zone: ShopTimeZone) {
+        *self
+            .zone
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = zone;
+    }
+
+    /// The shop's offset-less wall-clock reading of `instant` in its zone, as the sandbox
+    /// stores and writes shop timestamps.
+    pub fn reading(&self, instant: DateTime<Utc>) -> DateTime<Utc> {
+        self.zone().reading(instant).0
+    }
+
     /// Back to real UTC time with no offset.
     pub fn reset_to_real(&self) {
         self.set_mode(ClockMode::Real { offset_ms: 0 });
@@ -105,7 +137,7 @@ impl SandboxClock {
 }
 
 /// Beyond writes timestamps as ISO 8601 without an offset (`2023-09-26T09:52:57.567`); the
-/// sandbox does the same, in UTC, with millisecond precision.
+/// sandbox does the same, with millisecond precision (shop data as readings in its zone).
 pub fn format_timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
 }
@@ -154,6 +186,31 @@ mod tests {
         assert!(drift > Duration::minutes(119) && drift <= Duration::hours(2));
         clock.reset_to_real();
         assert!((clock.now() - Utc::now()).num_seconds().abs() < 5);
+    }
+
+    #[test]
+    fn readings_follow_the_zone_across_the_end_of_daylight_saving() {
+        let clock = SandboxClock::default();
+        let at = "2026-10-25T00:30:00Z".parse::<DateTime<Utc>>().ok();
+        let Some(at) = at else {
+            panic!("valid instant")
+        };
+        assert_eq!(clock.reading(at), at, "UTC by default");
+        clock.set_zone(ShopTimeZone::parse("Europe/Berlin").unwrap_or_default());
+        let hour = Duration::hours(1);
+        // 02:30 CEST, then an hour later 02:30 CET again.
+        assert_eq!(
+            format_timestamp(clock.reading(at)),
+            "2026-10-25T02:30:00.000"
+        );
+        assert_eq!(
+            format_timestamp(clock.reading(at + hour)),
+            "2026-10-25T02:30:00.000"
+        );
+        assert_eq!(
+            format_timestamp(clock.reading(at + hour * 2)),
+            "2026-10-25T03:30:00.000"
+        );
     }
 
     #[test]

@@ -182,7 +182,9 @@ impl Core {
         at: Option<DateTime<Utc>>,
         f: impl FnOnce(&mut Shop, DateTime<Utc>) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
-        let now = at.unwrap_or_else(|| self.clock.now());
+        // Shop data is written in the shop's zone (see `clock`): every `now` a shop
+        // mutation sees is the wall-clock reading.
+        let now = self.clock.reading(at.unwrap_or_else(|| self.clock.now()));
         let mut state = self.lock();
         let shop = state
             .shops

@@ -26,6 +26,7 @@ pub mod server;
 pub mod shop;
 pub mod webhooks;
 
+pub use beyond::model::{InvalidTimeZone, ShopTimeZone};
 pub use error::ApiError;
 pub use faults::{FaultKind, FaultSpec, FaultTrigger};
 pub use handle::{Sandbox, SandboxError, SandboxHandle};

@@ -507,7 +507,9 @@ fn order_body(seed: &SeedOrder, now: DateTime<Utc>) -> Value {
 /// Creates an order from a seed description and applies its actions.
 pub fn create_order(core: &Arc<Core>, shop: &str, seed: &SeedOrder) -> Result<m::Order, ApiError> {
     let created_at = seed.created_at;
-    let now = created_at.unwrap_or_else(|| core.clock.now());
+    let now = core
+        .clock
+        .reading(created_at.unwrap_or_else(|| core.clock.now()));
     let body = order_body(seed, now);
     let mut order = core.create_order_at(shop, &body, created_at)?;
     for action in &seed.actions {

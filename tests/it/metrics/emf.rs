@@ -93,6 +93,7 @@ fn the_names_the_template_alarms_and_dashboard_use_are_emitted_unchanged() {
         ("OrderEventsEmitted", "Count"),
         ("PollsCompleted", "Count"),
         ("PollsFailed", "Count"),
+        ("OrdersParked", "Count"),
         ("PollLagSeconds", "Seconds"),
         ("CommandsApplied", "Count"),
         ("CommandsSkipped", "Count"),

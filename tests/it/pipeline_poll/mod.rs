@@ -3,8 +3,10 @@
 //! Run: `infra/tools.sh && source tests/moto/moto.sh && cargo test -p epages-sync-tests --test it pipeline_poll`.
 
 pub(crate) mod harness;
+mod parked;
 mod resilience;
 mod schedule;
+mod shop_time;
 mod writes;
 
 use std::collections::{BTreeMap, BTreeSet};

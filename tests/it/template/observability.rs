@@ -15,6 +15,7 @@ const METRICS: &[&str] = &[
     "OrderEventsEmitted",
     "PollsCompleted",
     "PollsFailed",
+    "OrdersParked",
     "PollLagSeconds",
     "CommandsApplied",
     "CommandsSkipped",
@@ -108,6 +109,18 @@ fn the_expected_alarms_exist() {
             );
         }
     }
+    // A parked order (its events cannot be sent) alarms at once.
+    let parked = alarms
+        .iter()
+        .map(|(_, alarm)| &alarm["Properties"])
+        .find(|props| props["MetricName"].as_str() == Some("OrdersParked"))
+        .expect("an alarm on parked orders");
+    assert_eq!(parked["Statistic"].as_str(), Some("Sum"));
+    assert_eq!(parked["Threshold"].as_u64(), Some(0));
+    assert_eq!(
+        parked["ComparisonOperator"].as_str(),
+        Some("GreaterThanThreshold")
+    );
     // Poll lag on its maximum, against the parameter.
     let lag = alarms
         .iter()

@@ -8,6 +8,8 @@ use std::process::{Command, Stdio};
 use domain::tenant::{AuthMode, TenantId};
 use sandbox::SandboxHandle;
 
+mod shop_time_zone;
+
 use crate::auth::support::{
     Backend, CLIENT_ID, CLIENT_SECRET, Kind, SHOP, both, sandbox_with_shop,
 };

@@ -6,7 +6,9 @@ use std::io::Read;
 
 use chrono::{DateTime, Utc};
 use clap::Args;
-use domain::tenant::{LocationMapping, PaymentStatusFilter, StockTarget, TenantConfig};
+use domain::tenant::{
+    InvalidTimeZone, LocationMapping, PaymentStatusFilter, ShopTimeZone, StockTarget, TenantConfig,
+};
 use secrecy::SecretString;
 
 use super::{Failure, Usage};
@@ -70,6 +72,16 @@ pub struct SettingsArgs {
     /// Leave the shop's test orders out (the default).
     #[arg(long)]
     pub no_test_orders: bool,
+    /// The zone of the shop's offset-less timestamps when its clock is not UTC: an IANA
+    /// name such as Europe/Berlin, or UTC (docs/ORDER-EVENTS.md, "Shop time").
+    #[arg(long, value_parser = shop_time_zone)]
+    pub shop_time_zone: Option<ShopTimeZone>,
+}
+
+/// Validates `--shop-time-zone` while parsing: a usage error naming the option.
+fn shop_time_zone(value: &str) -> Result<ShopTimeZone, String> {
+    ShopTimeZone::parse(value)
+        .map_err(|error: InvalidTimeZone| format!("--shop-time-zone: {error}"))
 }
 
 /// `--x` / `--no-x`: `Some` when one was given (the later wins, by `overrides_with`).
@@ -91,6 +103,7 @@ impl SettingsArgs {
             || self.payment_status.is_some()
             || self.include_test_orders
             || self.no_test_orders
+            || self.shop_time_zone.is_some()
             || [
                 self.orders,
                 self.no_orders,
@@ -149,6 +162,9 @@ impl SettingsArgs {
         }
         if let Some(include) = switch(self.include_test_orders, self.no_test_orders) {
             next.include_test_orders = include;
+        }
+        if let Some(zone) = &self.shop_time_zone {
+            next.shop_time_zone = Some(zone.clone());
         }
         if let Some(raw) = &self.payment_status {
             next.payment_filter = payment_filter(raw)?;

@@ -18,6 +18,7 @@ pub mod order;
 pub mod order_request;
 pub mod process;
 pub mod product;
+pub mod shop_time;
 pub mod timestamp;
 pub mod webhook;
 
@@ -33,5 +34,6 @@ pub use order::*;
 pub use order_request::*;
 pub use process::*;
 pub use product::*;
+pub use shop_time::*;
 pub use timestamp::*;
 pub use webhook::*;

@@ -62,9 +62,10 @@ pub struct PollOrders {
 }
 
 impl PollOrders {
+    /// `dead_letters` takes the poll requests that fail for good and the parked orders.
     pub fn new(service: PollService, dead_letters: Arc<dyn MessageQueue>) -> Self {
         Self {
-            service,
+            service: service.with_dead_letters(dead_letters.clone()),
             dead_letters,
             metrics: MetricsPublisher::discard(Function::PollOrders),
         }

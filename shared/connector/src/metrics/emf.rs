@@ -68,6 +68,7 @@ impl Function {
                 Metric::OrderEventsEmitted,
                 Metric::PollsCompleted,
                 Metric::PollsFailed,
+                Metric::OrdersParked,
                 Metric::BeyondApiCalls,
                 Metric::BeyondThrottled,
             ],

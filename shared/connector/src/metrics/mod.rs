@@ -73,6 +73,9 @@ metrics! {
     OrdersRead => Count,
     /// Order events sent to the outbound FIFO queue by the poller.
     OrderEventsEmitted => Count,
+    /// Orders parked by the poller: their events could not be sent even shrunk (over the
+    /// queue's size limit, or invalid); dead-lettered, and alarmed on.
+    OrdersParked => Count,
     /// Polls that read their whole window.
     PollsCompleted => Count,
     /// Polls that ran out of pages or time and enqueued a continuation (progress, not an

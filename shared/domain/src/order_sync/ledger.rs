@@ -48,6 +48,14 @@ pub struct LedgerState {
     /// poller (`pipeline/poll/page.rs`, docs/POLLING.md); `diff` never sees it set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub written_ahead_at: Option<DateTime<Utc>>,
+    /// Set when the poller parked the order: its events for the snapshot with this
+    /// `updatedAt` could not be sent (over the queue's size limit after shrinking, or
+    /// otherwise invalid), so nothing was emitted for it and the cursor moved on. A
+    /// snapshot no newer than this is skipped without a second dead letter; a newer one
+    /// gets another chance from the state above, which parking left as it was. Owned by
+    /// the poller (`pipeline/poll/events.rs`, docs/ORDER-EVENTS.md "Size limit").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked_at: Option<DateTime<Utc>>,
 }
 
 impl Default for LedgerState {
@@ -61,6 +69,7 @@ impl Default for LedgerState {
             lines: BTreeMap::new(),
             reported_shipments: BTreeSet::new(),
             written_ahead_at: None,
+            parked_at: None,
         }
     }
 }
@@ -109,6 +118,7 @@ impl LedgerState {
             lines,
             reported_shipments,
             written_ahead_at: _,
+            parked_at: _,
         } = self;
         !imported
             && !whole_order_canceled

@@ -64,7 +64,6 @@ use crate::ports::poll_state::{
 use crate::ports::queue::OutgoingMessage;
 use crate::ports::{Clock, MessageQueue, StateStores};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use beyond::model::BeyondTimestamp;
 use beyond::{OrderQuery, PageRequest, Sort};
 use domain::order_sync::{DiffContext, SyncPolicy};
 use domain::poll_state::Lease;
@@ -78,6 +77,8 @@ pub struct PollService {
     clients: Arc<ShopClients>,
     order_events: Arc<dyn MessageQueue>,
     poll_queue: Arc<dyn MessageQueue>,
+    /// Where parked orders are dead-lettered (the poll queue's dead-letter queue).
+    dead_letters: Option<Arc<dyn MessageQueue>>,
     clock: Arc<dyn Clock>,
     settings: PollSettings,
     #[cfg(feature = "testing")]
@@ -100,6 +101,7 @@ impl PollService {
             clients,
             order_events,
             poll_queue,
+            dead_letters: None,
             clock,
             settings,
             #[cfg(feature = "testing")]
@@ -112,6 +114,13 @@ impl PollService {
     /// Counts polls, orders read, events sent and poll lag into `metrics`.
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// Dead-letters parked orders (docs/ORDER-EVENTS.md, "Size limit") into `queue`;
+    /// [`PollOrders::new`](crate::lambda::PollOrders::new) wires its dead-letter queue.
+    pub fn with_dead_letters(mut self, queue: Arc<dyn MessageQueue>) -> Self {
+        self.dead_letters = Some(queue);
         self
     }
 
@@ -433,6 +442,7 @@ impl PollService {
             PollTrigger::Resync { force: true, .. } => Some(request.requested_at),
             _ => None,
         };
+        let zone = tenant.shop_zone();
         let client = self.clients.client_for(tenant)?;
         let requests_before = client.http_requests();
         let policy = SyncPolicy::for_tenant(tenant);
@@ -466,7 +476,9 @@ impl PollService {
             stats.pages += 1;
             let meta = page.page;
             let has_next_link = page.next_href().is_some();
-            let orders = page.into_items();
+            let mut orders = page.into_items();
+            // From here on every order time is the UTC instant the shop's reading stands for.
+            window::to_instants(&zone, &mut orders);
             let shifted = tracker.observe(&orders, meta.map(|m| m.total_elements));
             let last_on_page = window::last_updated(&orders);
             stats.orders_seen += orders.len();
@@ -585,10 +597,11 @@ impl PollService {
     }
 
     fn query(&self, tenant: &TenantConfig, window: Window, page: u64) -> OrderQuery {
+        let bounds = window::shop_bounds(&tenant.shop_zone(), tenant.sync_start, window);
         OrderQuery {
-            created_after: Some(BeyondTimestamp(window::created_after(tenant.sync_start))),
-            updated_after: window.lower.map(BeyondTimestamp),
-            updated_before: Some(BeyondTimestamp(window.upper)),
+            created_after: Some(bounds.created_after),
+            updated_after: bounds.updated_after,
+            updated_before: Some(bounds.updated_before),
             paging: PageRequest {
                 page: Some(page),
                 size: Some(self.settings.page_size),

@@ -95,6 +95,8 @@ pub struct PollStats {
     /// Forced re-emissions of a `--force` resync, included in `events_sent`.
     pub events_forced: usize,
     pub orders_invalid: usize,
+    /// Orders whose events could not be sent even shrunk: parked (docs/ORDER-EVENTS.md).
+    pub orders_parked: usize,
     pub orders_held: usize,
     pub shipment_reads: usize,
     pub restarts: u32,

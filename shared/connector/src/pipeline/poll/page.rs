@@ -24,12 +24,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
-use super::events::{event_entry, failure_entry, forced_event};
+use super::events::{Parked, event_entry, event_message, failure_entry, fit_events, forced_event};
 use super::{PollError, PollService, PollStats, PollStep, error_chain};
 use crate::metrics::Metric;
 use crate::ports::clock::truncate_to_millis;
 use crate::ports::order_ledger::LedgerPutOutcome;
-use crate::ports::queue::OutgoingMessage;
 use beyond::BeyondClient;
 use beyond::model::Order;
 use contracts::order_event::{OrderEvent, Shipment};
@@ -52,6 +51,9 @@ pub(super) struct OrderPlan {
     snapshot_at: Option<DateTime<Utc>>,
     decision: Decision,
     forced: Vec<OrderEvent>,
+    /// Set when the order's events cannot be sent: nothing is emitted, the ledger gets
+    /// the parked mark, the activity log and the dead-letter queue get the reason.
+    parked: Option<Parked>,
 }
 
 impl OrderPlan {
@@ -207,12 +209,7 @@ impl PollService {
                     .in_scope(|| ());
             }
             for event in plan.decision.events.iter().chain(&plan.forced) {
-                let body = serde_json::to_string(event).map_err(PollError::Encode)?;
-                messages.push(OutgoingMessage::fifo(
-                    body,
-                    event.message_group_id(),
-                    event.event_id().to_string(),
-                ));
+                messages.push(event_message(event).map_err(PollError::Encode)?);
             }
         }
         if !messages.is_empty() {
@@ -237,6 +234,11 @@ impl PollService {
             self.clock.now(),
         )
         .await?;
+        let parked: Vec<(&str, &Parked)> = plans
+            .iter()
+            .filter_map(|plan| Some((plan.order_id.as_str(), plan.parked.as_ref()?)))
+            .collect();
+        self.park(tenant, &parked, &mut activity).await?;
         self.hook(tenant, PollStep::AfterSend)?;
 
         // 5. The ledger of everything not written ahead, conditional on the version read
@@ -323,6 +325,14 @@ impl PollService {
             tracing::info!(%tenant, order = %order.id, "import possibly unsent: sent again");
         }
         let version = entry.map_or(0, |entry| entry.version);
+        let snapshot_at = order.updated_at.map(|at| truncate_to_millis(at.as_utc()));
+        let parked_at = stored.as_ref().and_then(|state| state.parked_at);
+        if let (Some(parked), Some(at)) = (parked_at, snapshot_at)
+            && at <= parked
+        {
+            // This version was parked already (its dead letter is out): skipped quietly.
+            return Ok(None);
+        }
         let restate = force.is_some() && previous.as_ref().is_some_and(|state| state.imported);
         let shipments = if order_sync::shipment_detected(previous.as_ref(), order)
             || (restate && order_sync::shipment_detected(None, order))
@@ -332,7 +342,7 @@ impl PollService {
         } else {
             None
         };
-        let decision = match order_sync::diff(
+        let mut decision = match order_sync::diff(
             context,
             previous.as_ref(),
             order,
@@ -368,7 +378,7 @@ impl PollService {
             stats.orders_held += usize::from(!reason.is_final());
             tracing::debug!(%tenant, order = %order.id, %reason, "order not imported");
         }
-        let forced = match force {
+        let mut forced = match force {
             Some(requested_at) if restate => {
                 // Restate the order from scratch: the import path without the policy (it was
                 // imported), every cumulative state once, under ids of this resync.
@@ -387,20 +397,47 @@ impl PollService {
             }
             _ => Vec::new(),
         };
+        let parked = match fit_events(decision.events.iter_mut().chain(forced.iter_mut())) {
+            Ok(0) => None,
+            Ok(shrunk) => {
+                tracing::info!(%tenant, order = %order.id, shrunk, "order events shrunk to fit the queue");
+                None
+            }
+            Err(reason) => {
+                tracing::warn!(%tenant, order = %order.id, %reason, "order parked");
+                stats.orders_parked += 1;
+                // Nothing is emitted for this version; the state stays as it was, with
+                // the mark that skips a re-read of the same version.
+                decision.events.clear();
+                decision.pre_send_state = None;
+                decision.next_state = LedgerState {
+                    parked_at: snapshot_at,
+                    ..previous.clone().unwrap_or_default()
+                };
+                forced.clear();
+                Some(Parked {
+                    order_number: order.order_number.clone(),
+                    reason,
+                    snapshot_at: snapshot_at.unwrap_or(context.detected_at),
+                })
+            }
+        };
         stats.events_forced += forced.len();
         let plan = OrderPlan {
             order_id,
             version,
             previous,
             stored,
-            snapshot_at: order.updated_at.map(|at| truncate_to_millis(at.as_utc())),
+            snapshot_at,
             decision,
             forced,
+            parked,
         };
-        Ok(
-            (plan.ledger_changed() || plan.has_events() || plan.decision.pre_send_state.is_some())
-                .then_some(plan),
-        )
+        Ok((plan.ledger_changed()
+            || plan.has_events()
+            || plan.decision.pre_send_state.is_some()
+            || plan.parked.is_some())
+        .then_some(plan))
     }
 
     /// The order's shipped shipping processes with their tracking data. A transient failure

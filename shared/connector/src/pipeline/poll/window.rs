@@ -12,13 +12,19 @@
 //!   cursor's millisecond); a re-read order yields no event, because `diff` compares it with
 //!   the ledger.
 //! - A resync reads from its `since`, never moving the cursor backwards.
+//!
+//! Window, cursor and checkpoints are UTC instants. The shop filters and sorts on its own
+//! offset-less readings, so [`shop_bounds`] turns the window into the readings to send
+//! (across the end of daylight saving, both readings of the repeated hour) and
+//! [`to_instants`] turns every order read back into instants, monotonically, so the sort
+//! check and the checkpoints below hold in either form (`beyond::model::shop_time`).
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::pipeline::poll_request::PollTrigger;
-use beyond::model::Order;
+use beyond::model::{BeyondTimestamp, Order, ShopTimeZone};
 
 /// The bounds of one poll's read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +57,33 @@ pub fn plan(
 /// millisecond earlier (an order created exactly at the start is imported).
 pub fn created_after(sync_start: DateTime<Utc>) -> DateTime<Utc> {
     sync_start - TimeDelta::milliseconds(1)
+}
+
+/// The bounds a read sends to the shop, as the shop's readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShopBounds {
+    pub created_after: BeyondTimestamp,
+    pub updated_after: Option<BeyondTimestamp>,
+    pub updated_before: BeyondTimestamp,
+}
+
+/// `window` (and the tenant's sync start) in the shop's readings: wide enough to hold the
+/// reading of every instant inside, in any zone and across a daylight-saving change.
+pub fn shop_bounds(zone: &ShopTimeZone, sync_start: DateTime<Utc>, window: Window) -> ShopBounds {
+    let (updated_after, updated_before) = zone.reading_bounds(window.lower, window.upper);
+    let (created_after, _) = zone.reading_bounds(Some(created_after(sync_start)), window.upper);
+    ShopBounds {
+        created_after: created_after.unwrap_or_else(|| zone.reading(sync_start)),
+        updated_after,
+        updated_before,
+    }
+}
+
+/// The orders' readings as the instants they stand for in `zone`.
+pub fn to_instants(zone: &ShopTimeZone, orders: &mut [Order]) {
+    for order in orders {
+        zone.to_utc_readings(order);
+    }
 }
 
 /// Where a read restarts after a checkpoint at `at`: one millisecond earlier, so orders
@@ -136,7 +169,6 @@ pub fn last_updated(orders: &[Order]) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use beyond::model::BeyondTimestamp;
     use uuid::Uuid;
 
     fn at(seconds: i64) -> DateTime<Utc> {
@@ -185,6 +217,41 @@ mod tests {
             Duration::from_secs(120),
         );
         assert_eq!(window.lower, Some(at(10) - TimeDelta::milliseconds(1)));
+    }
+
+    #[test]
+    fn shop_bounds_are_the_shop_readings_and_cover_the_repeated_hour() {
+        let utc = |text: &str| text.parse::<DateTime<Utc>>().expect("an instant");
+        let reading = |text: &str| text.parse::<BeyondTimestamp>().expect("a reading");
+        let berlin = ShopTimeZone::parse("Europe/Berlin").expect("a zone");
+        // A poll at 01:05 UTC on 2026-10-25, cursor at 00:59:30: the clocks went back at
+        // 01:00 UTC (03:00 CEST → 02:00 CET).
+        let window = plan(
+            &PollTrigger::Schedule,
+            Some(utc("2026-10-25T00:59:30Z")),
+            utc("2026-10-25T01:05:00Z"),
+            Duration::from_secs(30),
+            Duration::from_secs(60),
+        );
+        let bounds = shop_bounds(&berlin, utc("2026-10-01T00:00:00Z"), window);
+        assert_eq!(bounds.created_after, reading("2026-10-01T01:59:59.999"));
+        assert_eq!(
+            bounds.updated_after,
+            Some(reading("2026-10-25T01:59:59.999"))
+        );
+        assert_eq!(bounds.updated_before, reading("2026-10-25T03:00:00"));
+        let plain = shop_bounds(&ShopTimeZone::utc(), utc("2026-10-01T00:00:00Z"), window);
+        assert_eq!(plain.updated_after, Some(reading("2026-10-25T00:58:30")));
+        assert_eq!(plain.updated_before, reading("2026-10-25T01:04:30"));
+
+        let mut orders = vec![order(None)];
+        orders[0].updated_at = Some(reading("2026-10-25T02:30:00"));
+        to_instants(&berlin, &mut orders);
+        assert_eq!(
+            orders[0].updated_at.map(|at| at.as_utc()),
+            Some(utc("2026-10-25T00:30:00Z")),
+            "the earlier instant of a repeated reading"
+        );
     }
 
     #[test]
