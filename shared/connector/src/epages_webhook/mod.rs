@@ -28,6 +28,7 @@
 
 mod payload;
 mod probe;
+pub mod registration;
 mod signature;
 
 pub use probe::{InstallationProbe, ProbeError, ShopInstallationProbe};
