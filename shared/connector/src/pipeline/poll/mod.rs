@@ -174,11 +174,11 @@ impl PollService {
         if !tenant.flows.orders {
             return Ok(PollOutcome::NotPolled(NotPolled::OrdersFlowOff));
         }
+        if let PollTrigger::Order { order_id } = &request.trigger {
+            return self.read_order_when_free(&tenant, *order_id).await;
+        }
         for attempt in 1..=STATE_ATTEMPTS {
-            let attempted = match &request.trigger {
-                PollTrigger::Order { order_id } => self.read_order(&tenant, *order_id).await?,
-                _ => self.poll_attempt(&tenant, request, attempt == 1).await?,
-            };
+            let attempted = self.poll_attempt(&tenant, request, attempt == 1).await?;
             if let Some(outcome) = attempted {
                 return Ok(outcome);
             }

@@ -19,6 +19,8 @@
 //! - the stale-read guard of [`diff`](domain::order_sync::diff()): a list snapshot older
 //!   than the one read here yields nothing.
 
+use std::time::Duration;
+
 use uuid::Uuid;
 
 use super::{PollError, PollOutcome, PollService, PollStats};
@@ -26,7 +28,43 @@ use crate::ports::poll_state::{LeasedOutcome, LeasedWrite, VersionedLeaseOutcome
 use domain::order_sync::{DiffContext, SyncPolicy};
 use domain::tenant::TenantConfig;
 
+/// How long a targeted read waits for the tenant's lease before it hands the request back
+/// to the queue: other targeted reads hold it for a few shop calls, and a retry through
+/// the queue waits for its visibility timeout, far longer than the fast path promises.
+const LEASE_WAIT: Duration = Duration::from_secs(10);
+/// Between two looks at a held lease.
+const LEASE_PAUSE: Duration = Duration::from_millis(100);
+
 impl PollService {
+    /// A targeted read, waiting up to [`LEASE_WAIT`] while another poll of the tenant holds
+    /// the lease, and starting over (at most `STATE_ATTEMPTS` times) when the poll state
+    /// changed under it.
+    pub(super) async fn read_order_when_free(
+        &self,
+        tenant: &TenantConfig,
+        order_id: Uuid,
+    ) -> Result<PollOutcome, PollError> {
+        let started = std::time::Instant::now();
+        let mut changed = 0;
+        loop {
+            match self.read_order(tenant, order_id).await? {
+                Some(PollOutcome::LeaseHeld { owner, until }) => {
+                    if started.elapsed() >= LEASE_WAIT {
+                        return Ok(PollOutcome::LeaseHeld { owner, until });
+                    }
+                    tokio::time::sleep(LEASE_PAUSE).await;
+                }
+                Some(outcome) => return Ok(outcome),
+                None => {
+                    changed += 1;
+                    if changed >= super::STATE_ATTEMPTS {
+                        return Err(PollError::StateContended { attempts: changed });
+                    }
+                }
+            }
+        }
+    }
+
     /// One attempt of a targeted read. `None` when the poll state changed between its read
     /// and the lease (another poll ran): nothing was written, the caller starts over.
     pub(super) async fn read_order(
