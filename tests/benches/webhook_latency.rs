@@ -60,9 +60,10 @@ async fn setup() -> Bench {
 
     let state = tempfile::tempdir().expect("state dir");
     let queues = tempfile::tempdir().expect("queue dir");
-    let stores: StateStores = embedded::open_state(state.path(), Retention::default(), clock.clone())
-        .await
-        .expect("embedded state");
+    let stores: StateStores =
+        embedded::open_state(state.path(), Retention::default(), clock.clone())
+            .await
+            .expect("embedded state");
     let naming = connector::ports::secrets::SecretNaming::new("epages-sync/bench").expect("prefix");
     let tenant = TenantId::parse("latency-tenant").expect("tenant id");
     let secret = SecretRef(format!("epages-sync/bench/tenants/{tenant}/client-secret"));
@@ -88,10 +89,13 @@ async fn setup() -> Bench {
         embedded::open_queue_pair(queues.path(), &QueueSpec::standard("poll"), clock.clone())
             .await
             .expect("poll queue");
-    let (order_events, _) =
-        embedded::open_queue_pair(queues.path(), &QueueSpec::fifo("order-events"), clock.clone())
-            .await
-            .expect("order-events queue");
+    let (order_events, _) = embedded::open_queue_pair(
+        queues.path(),
+        &QueueSpec::fifo("order-events"),
+        clock.clone(),
+    )
+    .await
+    .expect("order-events queue");
     let poll_queue: Arc<dyn MessageQueue> = poll_queue;
     let order_events: Arc<dyn MessageQueue> = order_events;
     let clients = Arc::new(ShopClients::new(

@@ -195,7 +195,9 @@ pub async fn run(args: RunArgs) -> Result<Problems, RunError> {
     );
     let listening = Shutdown::default();
     let listener = match args.listen {
-        Some(addr) => Some(start_listening(&runtime, addr, args.public_url.clone(), &listening).await?),
+        Some(addr) => {
+            Some(start_listening(&runtime, addr, args.public_url.clone(), &listening).await?)
+        }
         None => None,
     };
     let lines_rejected = if args.once {

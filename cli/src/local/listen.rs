@@ -173,12 +173,14 @@ async fn epages(
         body,
     };
     match receivers.epages.handle(&delivery).await {
-        Ok(outcome) => {
-            (StatusCode::OK, axum::Json(serde_json::json!({ "outcome": outcome }))).into_response()
-        }
+        Ok(outcome) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "outcome": outcome })),
+        )
+            .into_response(),
         Err(error) => {
-            let status = StatusCode::from_u16(error.status())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let status =
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let body = serde_json::json!({ "error": error.to_string() });
             (status, axum::Json(body)).into_response()
         }

@@ -11,9 +11,9 @@ use connector::metrics::{DiscardSink, EmfSettings, Function, Metrics, MetricsPub
 use connector::pipeline::apply::{ApplySettings, CommandApplier};
 use connector::pipeline::poll::{PollService, PollSettings};
 use connector::pipeline::schedule::{ScheduleSettings, Scheduler};
-use connector::ports::{Clock, StateStores};
 use connector::ports::queue::StageQueues;
 use connector::ports::secrets::SecretNaming;
+use connector::ports::{Clock, StateStores};
 
 use crate::backend::{self, BackendArgs, BackendError, BackendKind};
 

@@ -574,7 +574,9 @@ async fn webhook_checks(kind: Kind) {
         Outcome::OrderReadRequested
     );
     let order_body = |n: u32, at: u32| {
-        format!(r#"{{"_id":"0b5a2c4e-0000-4000-8000-{n:012}","_payloadType":"order","updatedAt":"2026-01-01T00:00:{at:02}"}}"#)
+        format!(
+            r#"{{"_id":"0b5a2c4e-0000-4000-8000-{n:012}","_payloadType":"order","updatedAt":"2026-01-01T00:00:{at:02}"}}"#
+        )
     };
     let updated = signed(&h, &id, "order.updated", &order_body(1, 1)).await;
     assert_eq!(
@@ -617,7 +619,10 @@ async fn webhook_checks(kind: Kind) {
         }
     }
     let budget = usize::try_from(connector::epages_webhook::ORDER_READS_PER_WINDOW).expect("small");
-    assert!(immediate <= budget, "{immediate} immediate reads in one window");
+    assert!(
+        immediate <= budget,
+        "{immediate} immediate reads in one window"
+    );
     assert!(immediate > budget / 2, "only {immediate} immediate reads");
     // The delayed trailing read and catch-up poll are not visible yet.
     let queued = receive_polls(&h.queue.queue, immediate).await;
@@ -625,7 +630,10 @@ async fn webhook_checks(kind: Kind) {
         .iter()
         .filter(|poll| matches!(poll.trigger, PollTrigger::Order { .. }))
         .count();
-    assert_eq!(reads, immediate, "one message per immediate read: {queued:?}");
+    assert_eq!(
+        reads, immediate,
+        "one message per immediate read: {queued:?}"
+    );
     // The next window reads again.
     h.backend.clock.advance(chrono::TimeDelta::seconds(31));
     let next = signed(&h, &id, "order.created", &order_body(99, 0)).await;

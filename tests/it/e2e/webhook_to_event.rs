@@ -83,7 +83,11 @@ async fn webhook_to_event(kind: Kind) {
             .expect("the poll queue answers");
         messages = outbound
             .queue
-            .receive(10, Duration::from_millis(100), Some(Duration::from_secs(30)))
+            .receive(
+                10,
+                Duration::from_millis(100),
+                Some(Duration::from_secs(30)),
+            )
             .await
             .expect("the outbound queue answers");
     }

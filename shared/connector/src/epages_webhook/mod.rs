@@ -16,6 +16,7 @@
 //!   ones); any order over that budget, or a body naming no order, is covered by one
 //!   window poll delayed until its window (which ends `skew` before now) has passed the
 //!   window's end.
+//!
 //! `app.uninstalled` pauses the tenant and deletes its tokens; its configuration stays.
 //!
 //! The action is read from the signed body ([`payload`]): the unsigned

@@ -98,7 +98,10 @@ mod tests {
             ..request.clone()
         };
         assert!(targeted.to_json().contains(r#""kind":"order","orderId":"#));
-        assert_eq!(PollRequest::parse(&targeted.to_json()).expect("parses"), targeted);
+        assert_eq!(
+            PollRequest::parse(&targeted.to_json()).expect("parses"),
+            targeted
+        );
         let error = PollRequest::parse(
             r#"{"tenant":"shop-1","trigger":{"kind":"order","orderId":"nope"},"requestedAt":"2026-01-01T00:00:00Z"}"#,
         )
