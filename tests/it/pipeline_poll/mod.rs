@@ -5,6 +5,7 @@
 pub(crate) mod harness;
 mod resilience;
 mod schedule;
+mod targeted;
 mod writes;
 
 use std::collections::{BTreeMap, BTreeSet};
