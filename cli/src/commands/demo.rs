@@ -26,7 +26,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sandbox::{Sandbox, SandboxError, SandboxHandle};
 use secrecy::SecretString;
 
+use crate::local::listen;
 use crate::local::{LocalRuntime, Pumps, RuntimeError, RuntimeSettings, Shutdown};
+use ::contracts::order_event::EventKind;
 use afosto::{Afosto, AfostoError};
 use scenario::{CLIENT_ID, CLIENT_SECRET, SHOP, TENANT};
 use verify::Orders;
@@ -75,7 +77,7 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
     progress("[1/6] starting the sandbox shop with the demo seed");
     let sandbox = Sandbox::start("127.0.0.1:0").await?;
     let seeded = sandbox.seed_demo()?;
-    let orders = Orders {
+    let mut orders = Orders {
         by_reference: seeded
             .orders
             .iter()
@@ -112,6 +114,23 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
     onboard(&runtime, &sandbox).await?;
     let pumps = Pumps::new(runtime.clone());
     let shutdown = Shutdown::default();
+    // The receivers as `run --listen` serves them, registered with the shop: the shop's
+    // webhooks bring its changes at once (the schedule stays the backstop).
+    let listener = listen::serve(&runtime, ([127, 0, 0, 1], 0).into(), None, shutdown.clone())
+        .await
+        .map_err(|error| DemoError::Setup(super::report(&error)))?;
+    let registered = listen::register_tenants(&runtime, &listener.public_url)
+        .await
+        .map_err(|error| DemoError::Setup(super::report(&error)))?;
+    if let Some((tenant, reason)) = registered.failed.first() {
+        return Err(DemoError::Setup(format!(
+            "registering the webhooks of {tenant}: {reason}"
+        )));
+    }
+    progress(&format!(
+        "      webhook receiver on {} registered with the shop",
+        listener.public_url
+    ));
     let mut afosto = Afosto::new(
         runtime.queues.order_events.clone(),
         runtime.queues.commands.clone(),
@@ -135,14 +154,28 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
             total_count,
         )
         .await;
+        let placed = match outcome {
+            Ok(_) => webhook_order(&args, &sandbox, &mut afosto).await.map(Some),
+            Err(_) => Ok(None),
+        };
         shutdown.trigger();
-        outcome
+        outcome.and_then(|sent| Ok((sent, placed?)))
     };
     let ((), played) = tokio::join!(pumps.run_until(args.interval, &shutdown), script);
-    let sent = played?;
+    let (sent, placed) = played?;
+    let mut streams = streams;
+    let mut webhook_latency = None;
+    if let Some((order_id, latency)) = placed {
+        orders
+            .by_reference
+            .insert(WEBHOOK_ORDER.to_owned(), order_id);
+        streams.insert(WEBHOOK_ORDER, vec![EventKind::Created]);
+        webhook_latency = latency;
+    }
 
     progress("[6/6] verifying the event stream, the command results and the shop's state");
     let api_calls = report::api_calls(&sandbox);
+    let webhook_deliveries = report::webhook_deliveries(&sandbox);
     let mut findings = verify::events(&afosto, &orders, &streams, TENANT).0;
     findings.extend(verify::results(&afosto, &steps, |step| verify::command_id(&run_id, step)).0);
     findings.extend(verify::shop(&sandbox, &orders).0);
@@ -154,6 +187,8 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
         api_calls,
         elapsed: started.elapsed(),
         findings: &findings,
+        webhook_latency,
+        webhook_deliveries,
     };
     if args.json {
         println!("{}", report.json());
@@ -336,6 +371,48 @@ async fn play(
         afosto.events.len()
     ));
     Ok(bodies)
+}
+
+/// The reference of the order a customer places while the demo runs.
+const WEBHOOK_ORDER: &str = "webhook-order";
+/// Its product: one without stock management, so the stock checks are not moved by it.
+const WEBHOOK_SKU: &str = "BAG-001";
+
+/// A customer places an order in the shop: its `order.created` webhook reaches the
+/// receiver, and the targeted read brings it to Afosto. Returns the order and how long
+/// that took (`None` when it did not arrive within the phase timeout; the verification
+/// then names the missing event).
+async fn webhook_order(
+    args: &DemoArgs,
+    sandbox: &SandboxHandle,
+    afosto: &mut Afosto,
+) -> Result<(uuid::Uuid, Option<Duration>), DemoError> {
+    progress("      a customer places an order in the shop: it arrives through the webhook");
+    let order: sandbox::SeedOrder = serde_json::from_value(serde_json::json!({
+        "lines": [{ "sku": WEBHOOK_SKU, "quantity": 1 }],
+        "actions": [{ "action": "pay" }]
+    }))
+    .map_err(|error| DemoError::Setup(format!("the webhook order: {error}")))?;
+    let started = Instant::now();
+    let placed = sandbox
+        .create_order(SHOP, &order)
+        .map_err(|error| DemoError::Setup(format!("placing the webhook order: {error}")))?;
+    let deadline = started + args.phase_timeout;
+    while Instant::now() < deadline {
+        afosto.collect(Duration::from_millis(20)).await?;
+        if let Some(seen) = afosto.events.iter().find(|seen| {
+            seen.item.header().order_id == placed.id && seen.item.kind() == EventKind::Created
+        }) {
+            let latency = seen.at.saturating_duration_since(started);
+            progress(&format!(
+                "      order {} arrived {} ms after it was placed",
+                placed.order_number.as_deref().unwrap_or("?"),
+                latency.as_millis()
+            ));
+            return Ok((placed.id, Some(latency)));
+        }
+    }
+    Ok((placed.id, None))
 }
 
 /// A progress line on stderr (stdout carries the report).

@@ -8,6 +8,7 @@ mod input;
 mod output;
 mod window_notice;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,7 +21,9 @@ use connector::metrics::Metric;
 use connector::pipeline::apply::ApplySettings;
 use connector::pipeline::poll::PollSettings;
 use connector::pipeline::schedule::ScheduleSettings;
+use url::Url;
 
+use crate::local::listen::{self, ListenError};
 use crate::local::{LocalRuntime, PumpError, Pumps, RuntimeError, RuntimeSettings, Shutdown};
 use input::{CommandSource, InputError};
 use output::{EventSink, OutputError};
@@ -65,6 +68,15 @@ pub struct RunArgs {
     /// With `--once`: how long draining may take before giving up.
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub drain_timeout: Duration,
+    /// Serve the ePages webhook receiver (and the Afosto one, at `/afosto-webhook`) on
+    /// ADDR (IP:PORT or localhost:PORT), and register it with every tenant's shop at start,
+    /// so shop orders arrive within seconds instead of at the next poll.
+    #[arg(long, value_name = "ADDR", value_parser = super::sandbox::listen_address)]
+    pub listen: Option<SocketAddr>,
+    /// With `--listen`: the URL the shop calls, forwarded to ADDR (a tunnel for a real
+    /// shop). Default: `http://ADDR/epages-webhook`, which a local sandbox can reach.
+    #[arg(long, value_name = "URL", requires = "listen")]
+    pub public_url: Option<Url>,
 }
 
 /// `--commands -`.
@@ -94,6 +106,8 @@ pub enum RunError {
     Input(#[from] InputError),
     #[error("writing events")]
     Output(#[from] OutputError),
+    #[error("serving the webhook receivers")]
+    Listen(#[from] ListenError),
 }
 
 /// What a finished run ran into; any of it makes the exit code 3.
@@ -162,11 +176,24 @@ pub async fn run(args: RunArgs) -> Result<Problems, RunError> {
         once = args.once,
         "local runner started"
     );
+    let listening = Shutdown::default();
+    let listener = match args.listen {
+        Some(addr) => {
+            Some(start_listening(&runtime, addr, args.public_url.clone(), &listening).await?)
+        }
+        None => None,
+    };
     let lines_rejected = if args.once {
         run_once(&args, &pumps, source, sink).await?
     } else {
         run_until_stopped(&args, &pumps, source, sink).await?
     };
+    listening.trigger();
+    if let Some(listener) = listener
+        && let Err(error) = listener.served.await
+    {
+        tracing::warn!(%error, "the webhook listener stopped abnormally");
+    }
     let dead_letters_after = pumps.dead_letter_total().await?;
     Ok(Problems {
         // Counted by the poller per failed poll, also when a retry later succeeded: the
@@ -175,6 +202,32 @@ pub async fn run(args: RunArgs) -> Result<Problems, RunError> {
         dead_lettered: dead_letters_after.saturating_sub(dead_letters_before),
         lines_rejected,
     })
+}
+
+/// Serves the receivers, then registers them with every tenant's shop (the shop may call
+/// as soon as its subscription exists).
+async fn start_listening(
+    runtime: &LocalRuntime,
+    addr: SocketAddr,
+    public_url: Option<Url>,
+    shutdown: &Shutdown,
+) -> Result<listen::Listener, RunError> {
+    let listener = listen::serve(runtime, addr, public_url, shutdown.clone()).await?;
+    let summary = listen::register_tenants(runtime, &listener.public_url).await?;
+    eprintln!(
+        "webhooks: listening on {} for {}; registered with {} shop(s), already with {}, failed for {}{}",
+        listener.local_addr,
+        listener.public_url,
+        summary.registered.len(),
+        summary.already.len(),
+        summary.failed.len(),
+        summary
+            .failed
+            .iter()
+            .map(|(tenant, reason)| format!("\n  {tenant}: {reason}"))
+            .collect::<String>(),
+    );
+    Ok(listener)
 }
 
 /// Commands first (so the one tick's invocations see them), then one tick, then drain.

@@ -117,7 +117,7 @@ pub enum SandboxCommandError {
 
 /// `--listen`: an IP address with a port, or `localhost:PORT`. `localhost` is taken as
 /// 127.0.0.1 rather than looked up, so it cannot resolve to a non-loopback address.
-fn listen_address(value: &str) -> Result<SocketAddr, String> {
+pub fn listen_address(value: &str) -> Result<SocketAddr, String> {
     if let Some(port) = value.strip_prefix("localhost:") {
         let port: u16 = port
             .parse()

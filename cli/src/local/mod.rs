@@ -4,6 +4,7 @@
 //! here knows about the demo or about where commands come from.
 
 pub mod inbox;
+pub mod listen;
 pub mod outbox;
 pub mod pumps;
 pub mod runtime;

@@ -11,9 +11,9 @@ use connector::metrics::{DiscardSink, EmfSettings, Function, Metrics, MetricsPub
 use connector::pipeline::apply::{ApplySettings, CommandApplier};
 use connector::pipeline::poll::{PollService, PollSettings};
 use connector::pipeline::schedule::{ScheduleSettings, Scheduler};
-use connector::ports::StateStores;
 use connector::ports::queue::StageQueues;
 use connector::ports::secrets::SecretNaming;
+use connector::ports::{Clock, StateStores};
 
 use crate::backend::{self, BackendArgs, BackendError, BackendKind};
 
@@ -44,6 +44,12 @@ pub struct LocalRuntime {
     pub scheduler: SchedulePolls,
     pub poller: PollOrders,
     pub applier: ApplyCommands,
+    /// The clock and HTTP settings the handlers use, for the webhook receivers of
+    /// `run --listen` (see `listen.rs`).
+    pub clock: Arc<dyn Clock>,
+    pub http: HttpSettings,
+    /// The poller's skew: the receivers' catch-up poll waits for it.
+    pub poll_skew: std::time::Duration,
     /// Held while the runtime lives: the embedded files belong to one process, so `dlq`
     /// commands on the same state dir are refused meanwhile instead of racing it.
     _lock: backend::StateLock,
@@ -61,6 +67,8 @@ impl LocalRuntime {
         let queues = backend::open_queues(&args, opened.clock.clone()).await?;
         let stores = opened.stores;
         let clock = opened.clock;
+        let http = settings.http.clone();
+        let poll_skew = settings.poll.skew;
         let clients = Arc::new(ShopClients::new(&stores, settings.http, clock.clone()));
         let metrics = Metrics::new();
         let publisher = |function| {
@@ -110,6 +118,9 @@ impl LocalRuntime {
             scheduler,
             poller,
             applier,
+            clock,
+            http,
+            poll_skew,
             _lock: lock,
         })
     }

@@ -76,6 +76,7 @@ pub async fn harness(kind: Kind) -> Harness {
             webhook_url,
             secrets: backend.naming.clone(),
             poll_window: Duration::from_secs(30),
+            poll_skew: Duration::from_secs(30),
         },
         stores: backend.stores.clone(),
         poll_queue: queue.queue.clone(),
@@ -442,12 +443,18 @@ async fn webhook_to_poll(kind: Kind) {
         "lines": [ { "sku": "MUG-001", "quantity": 1 } ]
     }))
     .expect("order");
-    h.sandbox.create_order(SHOP, &order).expect("order created");
+    let placed = h.sandbox.create_order(SHOP, &order).expect("order created");
 
     let polls = receive_polls(&h.queue.queue, 1).await;
     assert!(!polls.is_empty(), "the delivery became a poll request");
     assert_eq!(polls[0].tenant, id);
-    assert_eq!(polls[0].trigger, PollTrigger::Webhook);
+    assert_eq!(
+        polls[0].trigger,
+        PollTrigger::Order {
+            order_id: placed.id
+        },
+        "a targeted read of the order the webhook names"
+    );
     // The sandbox journals a delivery once the receiver's answer is read.
     let mut deliveries = Vec::new();
     for _ in 0..50 {
@@ -464,6 +471,12 @@ async fn webhook_to_poll(kind: Kind) {
         deliveries.iter().any(|d| d.outcome.status() == Some(200)),
         "the receiver accepted the signed delivery: {deliveries:?}"
     );
+}
+
+/// The start of the 30-second webhook window `at` lies in, plus a second.
+fn window_start(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    let start = at.timestamp().div_euclid(30) * 30 + 1;
+    chrono::DateTime::from_timestamp(start, 0).expect("a time")
 }
 
 /// A delivery signed with the tenant's stored signer secret.
@@ -551,19 +564,27 @@ async fn webhook_checks(kind: Kind) {
         "refused deliveries enqueue nothing"
     );
 
-    // Within one window: one poll now, one at the window's end, the rest deduplicated.
+    // A fake clock is right below: the windows are counted on the receiver's clock, and
+    // the test needs to be inside one window, then in the next (no wait is under test).
+    h.backend.clock.set(window_start(h.backend.clock.now()));
+    // Within one window, per order: one read now, one at the window's end, the rest
+    // deduplicated.
     assert_eq!(
         h.receiver.handle(&good).await.expect("first"),
-        Outcome::PollRequested
+        Outcome::OrderReadRequested
     );
-    let order_body = |n: u32| format!(r#"{{"_id":"order-{n}","_payloadType":"order"}}"#);
-    let updated = signed(&h, &id, "order.updated", &order_body(1)).await;
+    let order_body = |n: u32, at: u32| {
+        format!(
+            r#"{{"_id":"0b5a2c4e-0000-4000-8000-{n:012}","_payloadType":"order","updatedAt":"2026-01-01T00:00:{at:02}"}}"#
+        )
+    };
+    let updated = signed(&h, &id, "order.updated", &order_body(1, 1)).await;
     assert_eq!(
         h.receiver.handle(&updated).await.expect("second"),
-        Outcome::PollScheduled
+        Outcome::OrderReadScheduled
     );
-    for n in 2..7 {
-        let more = signed(&h, &id, "order.updated", &order_body(n)).await;
+    for at in 2..7 {
+        let more = signed(&h, &id, "order.updated", &order_body(1, at)).await;
         assert_eq!(
             h.receiver.handle(&more).await.expect("more"),
             Outcome::Deduplicated
@@ -574,12 +595,51 @@ async fn webhook_checks(kind: Kind) {
         h.receiver.handle(&updated).await.expect("again"),
         Outcome::Duplicate
     );
-    // The next window polls again.
+    // A body naming no order (or no UUID): one catch-up poll per window.
+    let unnamed = |n: u32| format!(r#"{{"_id":"order-{n}","_payloadType":"order"}}"#);
+    let first_unnamed = signed(&h, &id, "order.created", &unnamed(1)).await;
+    assert_eq!(
+        h.receiver.handle(&first_unnamed).await.expect("unnamed"),
+        Outcome::PollScheduled
+    );
+    let second_unnamed = signed(&h, &id, "order.created", &unnamed(2)).await;
+    assert_eq!(
+        h.receiver.handle(&second_unnamed).await.expect("unnamed"),
+        Outcome::Deduplicated
+    );
+    // A burst of many orders: at most the tenant's budget of immediate reads, then the
+    // (already requested) catch-up poll covers the rest.
+    let mut immediate = 1;
+    for n in 100..140 {
+        let burst = signed(&h, &id, "order.created", &order_body(n, 0)).await;
+        match h.receiver.handle(&burst).await.expect("burst") {
+            Outcome::OrderReadRequested => immediate += 1,
+            Outcome::Deduplicated => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    let budget = usize::try_from(connector::epages_webhook::ORDER_READS_PER_WINDOW).expect("small");
+    assert!(
+        immediate <= budget,
+        "{immediate} immediate reads in one window"
+    );
+    assert!(immediate > budget / 2, "only {immediate} immediate reads");
+    // The delayed trailing read and catch-up poll are not visible yet.
+    let queued = receive_polls(&h.queue.queue, immediate).await;
+    let reads = queued
+        .iter()
+        .filter(|poll| matches!(poll.trigger, PollTrigger::Order { .. }))
+        .count();
+    assert_eq!(
+        reads, immediate,
+        "one message per immediate read: {queued:?}"
+    );
+    // The next window reads again.
     h.backend.clock.advance(chrono::TimeDelta::seconds(31));
-    let next = signed(&h, &id, "order.created", &order_body(99)).await;
+    let next = signed(&h, &id, "order.created", &order_body(99, 0)).await;
     assert_eq!(
         h.receiver.handle(&next).await.expect("next window"),
-        Outcome::PollRequested
+        Outcome::OrderReadRequested
     );
     let other = signed(&h, &id, "product.updated", r#"{"_payloadType":"product"}"#).await;
     assert_eq!(

@@ -1,7 +1,10 @@
 //! `epages-sync run --once` as a user runs it: a sandbox shop, the tenant added with the
 //! real binary, commands on stdin (one of them invalid), order events and command results
-//! in the events file, and the effects in the shop. A second run sees the shipment the
-//! first applied (its echo) and re-sends nothing it sent before.
+//! in the events file, and the effects in the shop. Then `run --listen`: it registers its
+//! webhook receiver with the shop, and on the real clock with the default skew a new order
+//! and a change of the shipped one (with the echo of the shipment the first run applied)
+//! reach the events file within seconds through the webhook path; nothing sent before is
+//! sent again.
 
 use std::io::Write;
 use std::path::Path;
@@ -47,10 +50,6 @@ async fn run_cli(args: Vec<String>, stdin: String, env: Vec<(&str, &str)>) -> Ru
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         cli(&args, &stdin, &env)
     })
-}
-
-async fn shop() -> (SandboxHandle, Vec<(uuid::Uuid, String)>) {
-    shop_with_orders_created(None).await
 }
 
 /// The shop, its two orders created at `created_at` (the sandbox clock's now when `None`).
@@ -99,8 +98,11 @@ fn count(messages: &[Value], kind: &str, order_id: Option<&str>) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_once_applies_stdin_commands_and_writes_events_and_results() {
-    let (sandbox, orders) = shop().await;
+async fn run_once_applies_stdin_commands_and_then_run_listen_takes_webhooks() {
+    // Orders placed ten minutes ago: past the poller's skew on the real clock, so the
+    // scheduled poll of `run --once` reads them as it would in a deployment.
+    let (sandbox, orders) =
+        shop_with_orders_created(Some(chrono::Utc::now() - chrono::TimeDelta::minutes(10))).await;
     let state = tempfile::tempdir().expect("state dir");
     let out = tempfile::tempdir().expect("output dir");
     let state_dir = state.path().display().to_string();
@@ -173,8 +175,7 @@ async fn run_once_applies_stdin_commands_and_writes_events_and_results() {
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         args
     };
-    // The poller normally reads up to 30 s before now; the sandbox shares our clock.
-    let env = vec![("POLL_SKEW_SECONDS", "0"), ("RUST_LOG", "info")];
+    let env = vec![("RUST_LOG", "info")];
 
     let first = run_cli(run_args(&["--commands", "-"]), stdin, env.clone()).await;
     // Everything else went through, but a rejected line is a problem a script must see.
@@ -240,13 +241,57 @@ async fn run_once_applies_stdin_commands_and_writes_events_and_results() {
         .and_then(|a| a.available_stock);
     assert_eq!(stock_now, Some(33));
 
-    // A second tick: the shipment Afosto caused comes back as `order.shipped` (every
-    // change of an imported order is followed), once; nothing is imported again.
-    let second = run_cli(run_args(&[]), String::new(), env).await;
-    assert_eq!(second.code, 0, "second run --once: {}", second.stderr);
-    let written = lines(&events);
+    // `run --listen`: the shipment Afosto caused was made seconds ago, inside the skew the
+    // scheduled poll leaves out; the webhooks of what happens next bring it at once.
+    let listening = tokio::task::block_in_place(|| {
+        Listening::start(&[
+            "run",
+            "--state-dir",
+            &state_dir,
+            "--events",
+            &events.display().to_string(),
+            "--interval",
+            "1h",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+    });
+    let started = std::time::Instant::now();
+    let placed = sandbox
+        .create_order(
+            SHOP,
+            &serde_json::from_value(json!({ "lines": [{ "sku": "BAG-1", "quantity": 1 }] }))
+                .expect("a seed order"),
+        )
+        .expect("order created");
+    let delivered: sandbox::SeedAction =
+        serde_json::from_value(json!({ "action": "deliver" })).expect("an action");
+    sandbox
+        .apply(SHOP, *paid_id, &delivered)
+        .expect("the merchant marks it delivered");
     let paid = paid_id.to_string();
-    assert_eq!(count(&written, "order.created", None), 2, "{written:#?}");
+    let placed_id = placed.id.to_string();
+    let mut written = Vec::new();
+    while started.elapsed() < std::time::Duration::from_secs(20) {
+        written = lines(&events);
+        if count(&written, "order.created", Some(&placed_id)) == 1
+            && count(&written, "order.delivered", Some(&paid)) == 1
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let latency = started.elapsed();
+    let stderr = tokio::task::block_in_place(|| listening.stop());
+    assert!(
+        latency < std::time::Duration::from_secs(10),
+        "the webhook path took {latency:?}: {written:#?}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("registered with 1 shop(s)"),
+        "the receiver was registered with the shop: {stderr}"
+    );
+    assert_eq!(count(&written, "order.created", None), 3, "{written:#?}");
     assert_eq!(
         count(&written, "order.shipped", Some(&paid)),
         1,
@@ -258,6 +303,76 @@ async fn run_once_applies_stdin_commands_and_writes_events_and_results() {
         .expect("the echo");
     assert_eq!(shipped["shipments"][0]["trackingCode"], "RUN-TRACK-1");
     sandbox.shutdown().await;
+}
+
+/// A long-running `epages-sync run`, stopped as a service manager stops it (SIGTERM).
+struct Listening {
+    child: std::process::Child,
+    stderr: std::sync::mpsc::Receiver<String>,
+    /// What it wrote before it was ready.
+    started: String,
+}
+
+impl Listening {
+    /// Starts the CLI and waits until its webhook receiver is registered.
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(crate::support::cli_binary())
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the CLI starts");
+        let pipe = child.stderr.take().expect("stderr piped");
+        let (sender, stderr) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut listening = Self {
+            child,
+            stderr,
+            started: String::new(),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            match listening
+                .stderr
+                .recv_timeout(std::time::Duration::from_millis(100))
+            {
+                Ok(line) => {
+                    let ready = line.starts_with("webhooks: listening");
+                    listening.started.push_str(&line);
+                    listening.started.push('\n');
+                    if ready {
+                        return listening;
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("run --listen did not start: {}", listening.started);
+    }
+
+    /// SIGTERM, wait, and everything it wrote to stderr.
+    fn stop(mut self) -> String {
+        let terminated = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(terminated.success());
+        let status = self.child.wait().expect("the CLI stops");
+        let rest: Vec<String> = self.stderr.iter().collect();
+        let stderr = format!("{}{}", self.started, rest.join("\n"));
+        assert_eq!(status.code(), Some(0), "run --listen exit: {stderr}");
+        stderr
+    }
 }
 
 /// A poll that fails (the shop does not answer) is retried until the poll queue dead-letters

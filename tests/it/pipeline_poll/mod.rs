@@ -7,6 +7,7 @@ mod parked;
 mod resilience;
 mod schedule;
 mod shop_time;
+mod targeted;
 mod writes;
 
 use std::collections::{BTreeMap, BTreeSet};

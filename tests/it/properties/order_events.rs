@@ -352,7 +352,9 @@ struct Poll {
 struct Poller {
     ledger: Option<LedgerState>,
     last_read: usize,
-    /// The newest version the stored ledger has caught up with, once imported.
+    /// The newest version the stored ledger has caught up with: every read whose ledger
+    /// write happened, imported or not (the ledger records the newest `updatedAt` it saw,
+    /// so an older snapshot after it is stale even before the import).
     covered: Option<usize>,
 }
 
@@ -404,9 +406,7 @@ impl Poller {
             if ledger_changed {
                 self.ledger = Some(decision.next_state.clone());
             }
-            if self.ledger.as_ref().is_some_and(|ledger| ledger.imported) {
-                self.covered = self.covered.max(Some(version));
-            }
+            self.covered = self.covered.max(Some(version));
         }
         Ok(Poll {
             events: decision.events,
@@ -510,7 +510,8 @@ fn run_without_crashes(
         polls += 1;
         if covered {
             // A snapshot no newer than what the ledger holds has nothing new: no event,
-            // no write.
+            // no write. Before the import too: an older snapshot showing the order alive
+            // after a newer one showed it canceled must not import it (issue 12, item 5).
             prop_assert!(
                 poll.events.is_empty(),
                 "read of version {} emitted {:?}",

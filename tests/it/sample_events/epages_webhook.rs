@@ -9,6 +9,7 @@ use connector::epages_webhook::{
     SIGNATURE_HEADER, StoredSigner, WebhookConfig, WebhookReceiver, signer_secret_ref,
 };
 use connector::lambda::ReceiveEpagesWebhooks;
+use connector::pipeline::poll::PollSettings;
 use connector::pipeline::poll_request::{PollRequest, PollTrigger};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -39,6 +40,7 @@ async fn the_signed_order_webhook_requests_a_poll_and_a_forged_one_nothing() {
             webhook_url: url::Url::parse(EPAGES_WEBHOOK_URL).expect("valid url"),
             secrets: backend.naming.clone(),
             poll_window: WebhookConfig::DEFAULT_POLL_WINDOW,
+            poll_skew: PollSettings::default().skew,
         },
         stores: backend.stores.clone(),
         poll_queue: poll.queue.clone(),
@@ -78,7 +80,7 @@ async fn the_signed_order_webhook_requests_a_poll_and_a_forged_one_nothing() {
         serde_json::from_str(response.body.as_deref().unwrap_or("null")).unwrap_or(Value::Null);
     assert_eq!(
         (response.status_code, &body["outcome"]),
-        (200, &json!("poll_requested")),
+        (200, &json!("order_read_requested")),
         "{body}"
     );
     let queued = drain(poll.queue.as_ref(), Duration::from_millis(200)).await;
@@ -88,5 +90,12 @@ async fn the_signed_order_webhook_requests_a_poll_and_a_forged_one_nothing() {
         .collect();
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert_eq!(requests[0].tenant, world.tenant);
-    assert_eq!(requests[0].trigger, PollTrigger::Webhook);
+    assert_eq!(
+        requests[0].trigger,
+        PollTrigger::Order {
+            order_id: uuid::Uuid::parse_str("0f5c3e2a-7b1d-4c9e-8a6f-2d4b1e9c7a35")
+                .expect("the sample's order id")
+        },
+        "a targeted read of the order the sample names"
+    );
 }

@@ -41,7 +41,7 @@ async fn header_swap(kind: Kind) {
     let genuine = signed(&h, &id, "order.created", body).await;
     assert_eq!(
         h.receiver.handle(&genuine).await.expect("genuine"),
-        Outcome::PollRequested
+        Outcome::OrderReadRequested
     );
     // The attacker replays it with the unsigned header changed.
     let mut replay = genuine.clone();

@@ -19,6 +19,25 @@ pub struct Report<'a> {
     pub api_calls: BTreeMap<String, usize>,
     pub elapsed: Duration,
     pub findings: &'a [String],
+    /// The order placed in the shop while the demo ran: from placing it to its
+    /// `order.created` seen by Afosto, through the webhook path (`run --listen`'s receiver).
+    pub webhook_latency: Option<Duration>,
+    /// Webhook deliveries the shop made, and how many the receiver accepted (200).
+    pub webhook_deliveries: (usize, usize),
+}
+
+/// The shop's webhook deliveries: (made, answered 200).
+pub fn webhook_deliveries(sandbox: &SandboxHandle) -> (usize, usize) {
+    let entries = sandbox.journal(&JournalFilter {
+        shop: Some(SHOP.to_owned()),
+        webhooks: Some(true),
+        ..JournalFilter::default()
+    });
+    let accepted = entries
+        .iter()
+        .filter(|entry| entry.outcome.status() == Some(200))
+        .count();
+    (entries.len(), accepted)
 }
 
 /// The shop's API calls by kind: method and path with ids replaced by `{id}`.
@@ -101,6 +120,11 @@ impl Report<'_> {
             "api_calls": self.api_calls,
             "poll_cycle_ms": millis(&self.stats.poll_durations),
             "command_batch_ms": millis(&self.stats.command_durations),
+            "webhook_to_event_ms": self.webhook_latency.map(|latency| latency.as_millis()),
+            "webhook_deliveries": {
+                "made": self.webhook_deliveries.0,
+                "accepted": self.webhook_deliveries.1,
+            },
             "elapsed_seconds": self.elapsed.as_secs_f64(),
         })
     }
@@ -156,6 +180,14 @@ impl Report<'_> {
             .collect();
         println!("\nLatency");
         println!("  command sent → result seen  {}", p50_max(latencies));
+        match self.webhook_latency {
+            Some(latency) => println!("  webhook → order event       {}", millis(latency)),
+            None => println!("  webhook → order event       (the order did not arrive)"),
+        }
+        println!(
+            "  webhook deliveries          {} ({} accepted)",
+            self.webhook_deliveries.0, self.webhook_deliveries.1
+        );
         println!(
             "  poll cycle (one invocation) {}",
             p50_max(self.stats.poll_durations.clone())

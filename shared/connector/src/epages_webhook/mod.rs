@@ -6,11 +6,17 @@
 //! tenant, so the URI we verify against is rebuilt from configuration, never taken from
 //! request headers a forger controls.
 //!
-//! `order.created` / `order.updated` → a [`PollRequest`] with trigger `Webhook` on the poll
-//! queue, so new orders reach Afosto in seconds (the 5-minute schedule is the backstop).
-//! Per tenant and window (default 30 s) at most two polls are sent: one at once for the
-//! first webhook, one delayed to the end of the window for everything after it, so bursts
-//! cost two polls and no order waits longer than the window.
+//! `order.created` / `order.updated` → a targeted read of the order the body names (a
+//! [`PollRequest`] with trigger `Order` on the poll queue, see
+//! `pipeline/poll/targeted.rs`), so the order's changes reach Afosto in seconds; the
+//! 5-minute schedule is the backstop. Bursts stay bounded per window (default 30 s):
+//! - per order, at most two reads: one at once, one delayed to the window's end for every
+//!   later webhook of the order in that window (it reads the newest state);
+//! - per tenant, at most [`ORDER_READS_PER_WINDOW`] immediate reads (and as many trailing
+//!   ones); any order over that budget, or a body naming no order, is covered by one
+//!   window poll delayed until its window (which ends `skew` before now) has passed the
+//!   window's end.
+//!
 //! `app.uninstalled` pauses the tenant and deletes its tokens; its configuration stays.
 //!
 //! The action is read from the signed body ([`payload`]): the unsigned
@@ -23,6 +29,7 @@
 
 mod payload;
 mod probe;
+pub mod registration;
 mod signature;
 
 pub use probe::{InstallationProbe, ProbeError, ShopInstallationProbe};
@@ -66,6 +73,11 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How long a delivery's fingerprint is remembered. ePages keeps failed deliveries for a
 /// manual retry of unknown horizon; a week covers its automatic retries with room.
 pub const DEDUP_TTL: TimeDelta = TimeDelta::days(7);
+/// Immediate targeted reads per tenant and window; beyond them a window poll catches up.
+pub const ORDER_READS_PER_WINDOW: u128 = 20;
+/// Budget slots tried per order before it falls back to the catch-up poll: two orders
+/// whose ids hash to the same slot should both be read at once while the budget lasts.
+const SLOT_PROBES: u128 = 4;
 
 /// Our callback URI for a tenant: `{base}?tenant={id}` (other query parameters of the
 /// base are kept).
@@ -132,6 +144,9 @@ pub struct WebhookConfig {
     pub secrets: SecretNaming,
     /// `WEBHOOK_POLL_WINDOW_SECONDS` (default 30).
     pub poll_window: Duration,
+    /// `POLL_SKEW_SECONDS` (default 30), as the poller reads it: a catch-up window poll is
+    /// delayed by it, so its window reaches the end of the webhook window.
+    pub poll_skew: Duration,
 }
 
 impl WebhookConfig {
@@ -154,10 +169,12 @@ impl WebhookConfig {
                 }
             },
         };
+        let poll_skew = crate::pipeline::poll::PollSettings::from_env()?.skew;
         Ok(Self {
             webhook_url,
             secrets,
             poll_window,
+            poll_skew,
         })
     }
 }
@@ -190,11 +207,14 @@ pub struct WebhookDelivery {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
-    /// A poll was requested now.
-    PollRequested,
-    /// A poll was requested for the end of the window.
+    /// A read of the order was requested now.
+    OrderReadRequested,
+    /// A read of the order was requested for the end of the window (it was read at once
+    /// earlier in the window).
+    OrderReadScheduled,
+    /// A catch-up window poll was requested (no order named, or over the tenant's budget).
     PollScheduled,
-    /// Both polls of this window were already requested.
+    /// Everything this delivery could ask for in this window was requested already.
     Deduplicated,
     /// The tenant is paused; nothing to do.
     TenantPaused,
@@ -344,7 +364,8 @@ impl WebhookReceiver {
         let result = match event {
             SignedEvent::Order { id } => {
                 tracing::debug!(tenant = %tenant_id, order = ?id, "order webhook");
-                self.request_poll(&tenant).await
+                let order = id.as_deref().and_then(|id| uuid::Uuid::parse_str(id).ok());
+                self.request_read(&tenant, order).await
             }
             SignedEvent::AppUninstalled { at } => self.uninstall(tenant, at.unwrap_or(now)).await,
             SignedEvent::Other => Ok(Outcome::Ignored),
@@ -367,9 +388,13 @@ impl WebhookReceiver {
         result
     }
 
-    /// The first webhook of a window polls now; the first one after it schedules one poll
-    /// at the end of the window; the rest are covered by those two.
-    async fn request_poll(&self, tenant: &TenantConfig) -> Result<Outcome, WebhookError> {
+    /// Requests the read of `order` as the module docs describe: at once, at the window's
+    /// end, or through the tenant's catch-up poll.
+    async fn request_read(
+        &self,
+        tenant: &TenantConfig,
+        order: Option<uuid::Uuid>,
+    ) -> Result<Outcome, WebhookError> {
         if tenant.paused {
             return Ok(Outcome::TenantPaused);
         }
@@ -377,63 +402,88 @@ impl WebhookReceiver {
         let window = i64::try_from(self.config.poll_window.as_secs().max(1)).unwrap_or(30);
         let bucket = now.timestamp().div_euclid(window);
         let window_end = DateTime::<Utc>::from_timestamp((bucket + 1) * window, 0).unwrap_or(now);
-        let expires_at = window_end + TimeDelta::seconds(window);
-        for (slot, delay, outcome) in [
-            ("now", None, Outcome::PollRequested),
-            (
-                "trailing",
-                Some((window_end - now).to_std().unwrap_or_default()),
-                Outcome::PollScheduled,
-            ),
-        ] {
-            let key = IdempotencyKey::new(format!("{}:webhook-poll:{bucket}:{slot}", tenant.id))
-                .map_err(store("building the idempotency key"))?;
-            let claim = self
-                .stores
-                .idempotency
-                .claim(&key, expires_at, expires_at, now)
-                .await
-                .map_err(store("claiming the webhook poll"))?;
-            if claim != ClaimOutcome::Claimed {
-                continue;
-            }
+        let until_end = (window_end - now).to_std().unwrap_or_default();
+        let slots = Slots {
+            stores: &self.stores,
+            tenant,
+            now,
+            expires_at: window_end + TimeDelta::seconds(window),
+        };
+        if let Some(order) = order {
             let request = PollRequest {
                 tenant: tenant.id.clone(),
-                trigger: PollTrigger::Webhook,
+                trigger: PollTrigger::Order { order_id: order },
                 requested_at: now,
             };
-            let mut message = OutgoingMessage::new(request.to_json());
-            if let Some(delay) = delay {
-                message = message.with_delay(Duration::from_secs(delay.as_secs().max(1)));
+            let now_key = format!("order-read:{order}:{bucket}:now");
+            if slots.claim(&now_key).await? {
+                let first = order.as_u128() % ORDER_READS_PER_WINDOW;
+                for probe in 0..SLOT_PROBES {
+                    let slot = (first + probe) % ORDER_READS_PER_WINDOW;
+                    let budget = format!("order-reads:{bucket}:{slot}");
+                    if slots.claim(&budget).await? {
+                        self.send(&slots, &[now_key, budget], &request, None)
+                            .await?;
+                        return Ok(Outcome::OrderReadRequested);
+                    }
+                }
+                tracing::info!(tenant = %tenant.id, %order, "targeted reads of this window used up: catch-up poll");
+            } else {
+                let trailing = format!("order-read:{order}:{bucket}:trailing");
+                if slots.claim(&trailing).await? {
+                    self.send(&slots, &[trailing], &request, Some(until_end))
+                        .await?;
+                    return Ok(Outcome::OrderReadScheduled);
+                }
+                return Ok(Outcome::Deduplicated);
             }
-            let sent = match self.poll_queue.send_batch(vec![message]).await {
-                Ok(report) if report.all_sent() => Ok(()),
-                Ok(report) => Err(report
-                    .failures()
-                    .map(|(_, failure)| format!("{}: {}", failure.code, failure.message))
-                    .collect::<Vec<_>>()
-                    .join("; ")),
-                Err(error) => Err(error.to_string()),
-            };
-            return match sent {
-                Ok(()) => {
-                    let result = serde_json::json!({ "slot": slot });
-                    if let Err(error) = self.stores.idempotency.complete(&key, &result).await {
-                        // The poll is on the queue; the claim expires by itself.
-                        tracing::warn!(tenant = %tenant.id, error = %error, "cannot complete the webhook poll claim");
-                    }
-                    Ok(outcome)
-                }
-                Err(reason) => {
-                    // Let the next delivery (or ePages' retry) try again.
-                    if let Err(error) = self.stores.idempotency.release(&key).await {
-                        tracing::warn!(tenant = %tenant.id, error = %error, "cannot release the webhook poll claim");
-                    }
-                    Err(WebhookError::Queue(reason))
-                }
-            };
         }
-        Ok(Outcome::Deduplicated)
+        let catch_up = format!("webhook-poll:{bucket}:catch-up");
+        if !slots.claim(&catch_up).await? {
+            return Ok(Outcome::Deduplicated);
+        }
+        let request = PollRequest {
+            tenant: tenant.id.clone(),
+            trigger: PollTrigger::Webhook,
+            requested_at: now,
+        };
+        // Its window ends `skew` before it runs: after the webhook window's end.
+        let delay = until_end + self.config.poll_skew + Duration::from_secs(1);
+        self.send(&slots, &[catch_up], &request, Some(delay))
+            .await?;
+        Ok(Outcome::PollScheduled)
+    }
+
+    /// Sends one poll request; on failure releases `claimed`, so the next delivery (or
+    /// ePages' retry) asks again.
+    async fn send(
+        &self,
+        slots: &Slots<'_>,
+        claimed: &[String],
+        request: &PollRequest,
+        delay: Option<Duration>,
+    ) -> Result<(), WebhookError> {
+        let mut message = OutgoingMessage::new(request.to_json());
+        if let Some(delay) = delay {
+            // SQS delays are whole seconds, at most 15 minutes.
+            message = message.with_delay(Duration::from_secs(delay.as_secs().clamp(1, 900)));
+        }
+        let sent = match self.poll_queue.send_batch(vec![message]).await {
+            Ok(report) if report.all_sent() => Ok(()),
+            Ok(report) => Err(report
+                .failures()
+                .map(|(_, failure)| format!("{}: {}", failure.code, failure.message))
+                .collect::<Vec<_>>()
+                .join("; ")),
+            Err(error) => Err(error.to_string()),
+        };
+        if let Err(reason) = sent {
+            for name in claimed {
+                slots.release(name).await;
+            }
+            return Err(WebhookError::Queue(reason));
+        }
+        Ok(())
     }
 
     /// Pauses the tenant (configuration kept) and deletes its tokens, when the uninstall
@@ -525,6 +575,43 @@ impl WebhookReceiver {
                     &serde_json::json!({ "error": error.to_string() }),
                 )
             }
+        }
+    }
+}
+
+/// The durable claims that bound a tenant's reads per window: each name is claimed once
+/// until the window after this one has ended.
+struct Slots<'a> {
+    stores: &'a StateStores,
+    tenant: &'a TenantConfig,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+impl Slots<'_> {
+    fn key(&self, name: &str) -> Result<IdempotencyKey, WebhookError> {
+        IdempotencyKey::new(format!("{}:{name}", self.tenant.id))
+            .map_err(store("building the idempotency key"))
+    }
+
+    async fn claim(&self, name: &str) -> Result<bool, WebhookError> {
+        let claim = self
+            .stores
+            .idempotency
+            .claim(&self.key(name)?, self.expires_at, self.expires_at, self.now)
+            .await
+            .map_err(store("claiming a webhook read"))?;
+        Ok(claim == ClaimOutcome::Claimed)
+    }
+
+    async fn release(&self, name: &str) {
+        let released = match self.key(name) {
+            Ok(key) => self.stores.idempotency.release(&key).await,
+            Err(_) => return,
+        };
+        if let Err(error) = released {
+            // The claim expires by itself after the next window.
+            tracing::warn!(tenant = %self.tenant.id, %error, "cannot release a webhook read claim");
         }
     }
 }

@@ -26,12 +26,12 @@ pub use signature::{install_signature, install_signature_sha256, verify_install_
 
 use crate::auth::stored_tokens_expiry;
 use crate::config::{self, ConfigError};
-use crate::epages_webhook::{StoredSigner, callback_uri, json_response, signer_secret_ref};
+use crate::epages_webhook::json_response;
+use crate::epages_webhook::registration::register_webhooks;
 use crate::ports::secrets::SecretNaming;
 use crate::ports::tenants::{CreateOutcome, UpdateOutcome};
 use crate::ports::tokens::TokenPutOutcome;
 use crate::ports::{Clock, StateStores, StoreError};
-use beyond::model::{CreateSubscription, WebhookEventType};
 use beyond::{BeyondClient, BeyondError, BeyondHttp, HttpSettings, StaticToken, TokenEndpoint};
 use domain::activity::{
     ActivityEntry, ActivityOutcome, Correlation, Direction, EntityKind, EntityRef,
@@ -40,7 +40,7 @@ use domain::tenant::{AuthMode, SecretRef, TenantConfig, TenantId};
 use domain::tokens::TenantTokens;
 
 /// The event types every installed shop is subscribed to.
-pub const SUBSCRIBED_EVENTS: &[&str] = &["order.created", "order.updated", "app.uninstalled"];
+pub use crate::epages_webhook::registration::SUBSCRIBED_EVENTS;
 
 /// Typed configuration of the public app, read from the environment once.
 #[derive(Clone, Debug)]
@@ -288,7 +288,14 @@ impl Installer {
         let client =
             BeyondClient::with_http(http, api_url, Arc::new(StaticToken(response.access_token)))
                 .map_err(|e| InstallError::TokenEndpoint(Box::new(e)))?;
-        let webhooks = self.register_webhooks(&client, &tenant.id).await;
+        let webhooks = register_webhooks(
+            &self.stores,
+            &self.config.secrets,
+            &self.config.webhook_url,
+            &client,
+            &tenant.id,
+        )
+        .await;
         if let Err(error) = &webhooks {
             tracing::warn!(tenant = %tenant.id, error = %crate::auth::report(error), "webhook registration failed; the scheduled poll still runs");
         }
@@ -431,73 +438,6 @@ impl Installer {
         Err(InstallError::Contended)
     }
 
-    /// A signer whose secret we know, and one subscription for every event type we need,
-    /// pointing at our callback; existing ones are kept.
-    async fn register_webhooks(
-        &self,
-        client: &BeyondClient,
-        tenant: &TenantId,
-    ) -> Result<(), RegisterError> {
-        let secret_ref = signer_secret_ref(&self.config.secrets, tenant);
-        let stored = self
-            .stores
-            .secrets
-            .get(&secret_ref)
-            .await?
-            .and_then(|secret| StoredSigner::from_secret(&secret));
-        let signers = client.list_signers().await?;
-        let known = stored.is_some_and(|signer| signers.iter().any(|s| s.id == signer.signer_id));
-        if !known {
-            let signer = client.create_signer().await?;
-            let shared_secret = signer.shared_secret.ok_or(RegisterError::NoSignerSecret)?;
-            // A secret this process now holds: no sink may print it (beyond::redact).
-            beyond::redact::register_secret(&shared_secret);
-            let stored = StoredSigner {
-                signer_id: signer.id,
-                shared_secret,
-            };
-            self.stores
-                .secrets
-                .put(&secret_ref, stored.to_secret())
-                .await?;
-        }
-
-        let callback = callback_uri(&self.config.webhook_url, tenant).to_string();
-        let subscriptions = client.list_subscriptions().await?;
-        let wanted: Vec<WebhookEventType> = SUBSCRIBED_EVENTS
-            .iter()
-            .map(|e| WebhookEventType::from(*e))
-            .collect();
-        let mut missing = Vec::new();
-        for event in &wanted {
-            let ours = subscriptions.iter().any(|s| {
-                s.callback_uri.as_deref() == Some(callback.as_str())
-                    && s.event_types.contains(event)
-            });
-            if !ours {
-                missing.push(event.clone());
-            }
-        }
-        if missing.is_empty() {
-            return Ok(());
-        }
-        // Subscriptions belong to the app: one with an old callback (a moved webhook URL)
-        // would block ours, since an event type may sit in one subscription only.
-        for stale in subscriptions.iter().filter(|s| {
-            s.callback_uri.as_deref() != Some(callback.as_str())
-                && s.event_types.iter().any(|e| missing.contains(e))
-        }) {
-            client.delete_subscription(stale.id).await?;
-        }
-        client
-            .create_subscription(&CreateSubscription {
-                callback_uri: callback,
-                event_types: missing,
-            })
-            .await?;
-        Ok(())
-    }
-
     async fn log(&self, tenant: &TenantId, action: &str, problem: Option<String>) {
         let entry = ActivityEntry {
             tenant: tenant.clone(),
@@ -551,17 +491,6 @@ impl Installer {
             }
         }
     }
-}
-
-/// Why the webhook registration failed (the install itself still succeeds).
-#[derive(Debug, thiserror::Error)]
-enum RegisterError {
-    #[error("Beyond call failed")]
-    Beyond(#[from] BeyondError),
-    #[error("storing the signer secret failed")]
-    Store(#[from] StoreError),
-    #[error("the new signer came without its shared secret")]
-    NoSignerSecret,
 }
 
 #[cfg(test)]

@@ -41,14 +41,17 @@ pub fn count_afosto_webhook(metrics: &Metrics, response: &LambdaFunctionUrlRespo
     }
 }
 
-/// `epages-webhook`: `poll_requested` / `poll_scheduled` put one poll request on the poll
-/// queue; `deduplicated` found both polls of the window already requested.
+/// `epages-webhook`: `order_read_requested` / `order_read_scheduled` / `poll_scheduled` put
+/// one poll request on the poll queue; `deduplicated` found everything the delivery could
+/// ask for in its window already requested.
 pub fn count_epages_webhook(metrics: &Metrics, response: &LambdaFunctionUrlResponse) {
     if !count_status(metrics, response) {
         return;
     }
     match body_member(response, "outcome").as_deref() {
-        Some("poll_requested" | "poll_scheduled") => metrics.incr(Metric::PollRequestsEnqueued),
+        Some("order_read_requested" | "order_read_scheduled" | "poll_scheduled") => {
+            metrics.incr(Metric::PollRequestsEnqueued)
+        }
         Some("deduplicated" | "duplicate") => metrics.incr(Metric::WebhooksDuplicate),
         Some("uninstalled") => metrics.incr(Metric::AppsUninstalled),
         _ => {}

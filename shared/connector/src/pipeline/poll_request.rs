@@ -20,8 +20,14 @@ pub struct PollRequest {
 pub enum PollTrigger {
     /// The 5-minute schedule: read incrementally from the cursor.
     Schedule,
-    /// An ePages `order.created` / `order.updated` webhook: read incrementally, now.
+    /// An ePages webhook whose order is not known (or a burst over the tenant's budget of
+    /// targeted reads): read incrementally, like the schedule.
     Webhook,
+    /// An ePages `order.created` / `order.updated` webhook naming its order: read that one
+    /// order (`GET /orders/{id}`) and emit its changes, whatever the window; the cursor
+    /// does not move (the schedule stays the backstop).
+    #[serde(rename_all = "camelCase")]
+    Order { order_id: uuid::Uuid },
     /// `epages-sync resync`: re-read orders updated since `since`; with `force`, emit
     /// again what was already emitted.
     #[serde(rename_all = "camelCase")]
@@ -85,6 +91,22 @@ mod tests {
         )
         .expect_err("an invalid tenant id is rejected");
         assert_eq!(error.path, "tenant");
+        let targeted = PollRequest {
+            trigger: PollTrigger::Order {
+                order_id: uuid::Uuid::from_u128(7),
+            },
+            ..request.clone()
+        };
+        assert!(targeted.to_json().contains(r#""kind":"order","orderId":"#));
+        assert_eq!(
+            PollRequest::parse(&targeted.to_json()).expect("parses"),
+            targeted
+        );
+        let error = PollRequest::parse(
+            r#"{"tenant":"shop-1","trigger":{"kind":"order","orderId":"nope"},"requestedAt":"2026-01-01T00:00:00Z"}"#,
+        )
+        .expect_err("an order id that is no UUID is rejected");
+        assert!(error.path.starts_with("trigger"), "{}", error.path);
         let trailing = PollRequest::parse(&format!("{}x", request.to_json()))
             .expect_err("trailing garbage is rejected");
         assert_eq!(trailing.path, ".");

@@ -52,6 +52,9 @@ pub struct Decision {
     pub skipped_reason: Option<SkipReason>,
     /// Data that contradicts what was emitted; nothing is emitted for it. To log.
     pub anomalies: Vec<Anomaly>,
+    /// Set when the snapshot is older than the newest the ledger has seen (this time):
+    /// nothing is emitted and the state stays as it is.
+    pub stale_since: Option<DateTime<Utc>>,
 }
 
 impl Decision {
@@ -120,6 +123,18 @@ pub fn diff(
     shipments: Option<&[Shipment]>,
 ) -> Result<Decision, InvalidOrder> {
     let mut next = previous.cloned().unwrap_or_default();
+    if let Some(seen) = stale_against(previous, order) {
+        return Ok(Decision {
+            events: Vec::new(),
+            pre_send_state: None,
+            next_state: next,
+            skipped_reason: None,
+            anomalies: Vec::new(),
+            stale_since: Some(seen),
+        });
+    }
+    let snapshot_at = order.updated_at.map(|at| at.as_utc());
+    let seen_updated_at = next.seen_updated_at.max(snapshot_at);
     let created = if next.imported {
         None
     } else if next.import_decided {
@@ -130,17 +145,26 @@ pub fn diff(
     } else {
         match admission(context.policy, order)? {
             Admission::Skip(reason) => {
+                // Of the skips only this one can an older snapshot contradict (showing the
+                // order alive): recorded, so that it cannot import the order. The others
+                // write nothing, as before (a test order stays one; a held order is read
+                // again every poll and would cost a write each time).
+                if reason == SkipReason::CanceledBeforeImport {
+                    next.seen_updated_at = seen_updated_at;
+                }
                 return Ok(Decision {
                     events: Vec::new(),
                     pre_send_state: None,
                     next_state: next,
                     skipped_reason: Some(reason),
                     anomalies: Vec::new(),
+                    stale_since: None,
                 });
             }
             Admission::Import => Some(normalize(order)?),
         }
     };
+    next.seen_updated_at = seen_updated_at;
     let pre_send_state = (created.is_some() && !next.import_decided).then(|| LedgerState {
         import_decided: true,
         ..next.clone()
@@ -291,12 +315,24 @@ pub fn diff(
         next_state: next,
         skipped_reason: None,
         anomalies,
+        stale_since: None,
     })
+}
+
+/// The newest `updatedAt` the ledger has seen, when `order` is older than it. Equal
+/// times are the same snapshot (or one the shop could not tell apart): not stale.
+fn stale_against(previous: Option<&LedgerState>, order: &Order) -> Option<DateTime<Utc>> {
+    let seen = previous?.seen_updated_at?;
+    let at = order.updated_at?.as_utc();
+    (at < seen).then_some(seen)
 }
 
 /// Whether the snapshot shows pieces shipped that were not reported yet: then the poller
 /// reads the order's shipping processes for their tracking data before calling [`diff`].
 pub fn shipment_detected(previous: Option<&LedgerState>, order: &Order) -> bool {
+    if stale_against(previous, order).is_some() {
+        return false;
+    }
     let fulfilment = Fulfilment::of(order);
     order.product_line_items.iter().any(|line| {
         let emitted = previous.map_or(0, |state| state.line(line.id).shipped);

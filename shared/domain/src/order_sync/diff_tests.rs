@@ -470,7 +470,9 @@ fn an_order_canceled_before_it_was_ever_imported_emits_nothing_ever() {
         decision.skipped_reason,
         Some(SkipReason::CanceledBeforeImport)
     );
-    assert!(!decision.ledger_changed(None));
+    // Only the snapshot's time is recorded (the stale-read guard): nothing emitted.
+    assert!(decision.ledger_changed(None));
+    assert!(decision.next_state.is_before_import());
 }
 
 #[test]
@@ -560,4 +562,48 @@ fn an_import_is_recorded_before_sending_and_survives_a_later_cancelation() {
             .pre_send_state
             .is_none()
     );
+}
+
+#[test]
+fn an_older_snapshot_after_a_newer_one_emits_nothing_and_changes_nothing() {
+    // Seen canceled first (a webhook-triggered read, say), then an older list snapshot
+    // still showing it alive: the order must not be imported.
+    let alive = order_json();
+    let mut canceled = order_json();
+    canceled["canceled"] = serde_json::json!(true);
+    canceled["updatedAt"] = serde_json::json!("2024-03-01T10:20:00.000");
+    let first = run(None, &canceled);
+    assert_eq!(first.skipped_reason, Some(SkipReason::CanceledBeforeImport));
+    assert!(
+        first.ledger_changed(None),
+        "the newest snapshot seen is recorded even for a skipped order"
+    );
+    let stale = run(Some(&first.next_state), &alive);
+    assert!(stale.events.is_empty(), "{:?}", kinds(&stale));
+    assert!(stale.pre_send_state.is_none());
+    assert!(!stale.ledger_changed(Some(&first.next_state)));
+    assert!(stale.stale_since.is_some());
+
+    // After an import: an older snapshot gives no event, so no sequence number is reused.
+    let mut shipped = order_json();
+    set_bucket(&mut shipped, 0, "shipped", 1);
+    shipped["updatedAt"] = serde_json::json!("2024-03-01T10:30:00.000");
+    let imported = run(None, &shipped);
+    assert_eq!(kinds(&imported), [EventKind::Created, EventKind::Shipped]);
+    let older = run(Some(&imported.next_state), &alive);
+    assert!(older.events.is_empty() && older.anomalies.is_empty());
+    assert!(!older.ledger_changed(Some(&imported.next_state)));
+    let mut older_shipped = order_json();
+    set_bucket(&mut older_shipped, 0, "shipped", 1);
+    let state = LedgerState {
+        seen_updated_at: Some(imported.next_state.seen_updated_at.expect("recorded")),
+        ..LedgerState::default()
+    };
+    assert!(
+        !shipment_detected(Some(&state), &to_order(older_shipped)),
+        "no processes are read for a stale snapshot"
+    );
+    // The same snapshot again is not stale (equal times), and still yields nothing new.
+    let again = run(Some(&imported.next_state), &shipped);
+    assert!(again.stale_since.is_none() && again.events.is_empty());
 }

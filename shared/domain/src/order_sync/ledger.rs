@@ -56,6 +56,14 @@ pub struct LedgerState {
     /// the poller (`pipeline/poll/events.rs`, docs/ORDER-EVENTS.md "Size limit").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parked_at: Option<DateTime<Utc>>,
+    /// The newest `updatedAt` of a snapshot this state was decided from. A snapshot older
+    /// than it (an eventually consistent list, a late retry, a webhook-triggered read
+    /// racing a poll) is stale: [`diff`](super::diff()) emits nothing for it and changes
+    /// nothing, so it can neither import an order a newer snapshot showed canceled nor
+    /// give an event id another sequence number. `None` in records written before it
+    /// existed: no guard until the next write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_updated_at: Option<DateTime<Utc>>,
 }
 
 impl Default for LedgerState {
@@ -70,6 +78,7 @@ impl Default for LedgerState {
             reported_shipments: BTreeSet::new(),
             written_ahead_at: None,
             parked_at: None,
+            seen_updated_at: None,
         }
     }
 }
@@ -119,6 +128,7 @@ impl LedgerState {
             reported_shipments,
             written_ahead_at: _,
             parked_at: _,
+            seen_updated_at: _,
         } = self;
         !imported
             && !whole_order_canceled

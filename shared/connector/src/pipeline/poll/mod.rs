@@ -32,6 +32,7 @@ mod page;
 pub mod resync;
 mod settings;
 mod stock_orders;
+mod targeted;
 pub mod window;
 
 pub use events::{forced_event_id, shipments_of};
@@ -186,8 +187,12 @@ impl PollService {
         if !tenant.flows.orders {
             return Ok(PollOutcome::NotPolled(NotPolled::OrdersFlowOff));
         }
+        if let PollTrigger::Order { order_id } = &request.trigger {
+            return self.read_order_when_free(&tenant, *order_id).await;
+        }
         for attempt in 1..=STATE_ATTEMPTS {
-            if let Some(outcome) = self.poll_attempt(&tenant, request, attempt == 1).await? {
+            let attempted = self.poll_attempt(&tenant, request, attempt == 1).await?;
+            if let Some(outcome) = attempted {
                 return Ok(outcome);
             }
             tracing::info!(tenant = %tenant.id, attempt, "poll state changed meanwhile: polling again");
@@ -578,7 +583,9 @@ impl PollService {
         let (force, requested_at) = match request.trigger {
             // `requested_at` stays, so the forced ids of an order read again stay the same.
             PollTrigger::Resync { force, .. } => (force, request.requested_at),
-            PollTrigger::Schedule | PollTrigger::Webhook => (false, self.clock.now()),
+            PollTrigger::Schedule | PollTrigger::Webhook | PollTrigger::Order { .. } => {
+                (false, self.clock.now())
+            }
         };
         // A continuation is a resync from the last checkpoint: it reads on exactly where
         // this poll stopped, whatever the overlap of an incremental poll would re-read.

@@ -45,7 +45,10 @@ pub fn plan(
 ) -> Window {
     let upper = now - delta(skew);
     let lower = match trigger {
-        PollTrigger::Schedule | PollTrigger::Webhook => cursor.map(|at| at - delta(overlap)),
+        // A targeted read (`Order`) reads no window; planned like the schedule if asked.
+        PollTrigger::Schedule | PollTrigger::Webhook | PollTrigger::Order { .. } => {
+            cursor.map(|at| at - delta(overlap))
+        }
         // The bound is exclusive: one millisecond earlier includes orders updated exactly
         // at `since`.
         PollTrigger::Resync { since, .. } => Some(*since - TimeDelta::milliseconds(1)),
