@@ -44,9 +44,6 @@ pub struct LocalRuntime {
     pub scheduler: SchedulePolls,
     pub poller: PollOrders,
     pub applier: ApplyCommands,
-    /// Held while the runtime lives: the embedded files belong to one process, so `dlq`
-    /// commands on the same state dir are refused meanwhile instead of racing it.
-    _lock: backend::StateLock,
 }
 
 impl LocalRuntime {
@@ -56,7 +53,6 @@ impl LocalRuntime {
             backend: BackendKind::Embedded,
             state_dir: state_dir.to_path_buf(),
         };
-        let lock = backend::lock_state_dir(&args)?;
         let opened = backend::open(&args).await?;
         let queues = backend::open_queues(&args, opened.clock.clone()).await?;
         let stores = opened.stores;
@@ -110,7 +106,6 @@ impl LocalRuntime {
             scheduler,
             poller,
             applier,
-            _lock: lock,
         })
     }
 }

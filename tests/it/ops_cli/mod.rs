@@ -823,27 +823,6 @@ async fn replay_all(kind: Kind) {
     assert_eq!(polls, ["poll-1", "poll-2"]);
 }
 
-/// The embedded state directory belongs to one process: a `dlq` command refuses to run
-/// while another process holds `{state-dir}/lock` (as `dlq replay` beside a runner would).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_dlq_refuses_a_state_dir_in_use() {
-    let ops = Ops::open(Kind::Embedded).await;
-    let dir = ops.backend.dir.clone().expect("embedded");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join("lock"))
-        .expect("lock file");
-    lock.try_lock().expect("locked by the test");
-    let run = ops.run(&["dlq", "replay", "--all", "--yes"]).await;
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("is in use"), "{}", run.stderr);
-    drop(lock);
-    let run = ops.run(&["dlq", "replay", "--all", "--yes"]).await;
-    assert_eq!(run.code, 0, "free again: {}", run.stderr);
-}
-
 /// Log lines carry colour codes only on a terminal, and not even there with a non-empty
 /// `NO_COLOR` (https://no-color.org); an empty `NO_COLOR` does not count.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
