@@ -67,8 +67,7 @@ impl EmbeddedPollStateStore {
         let tenant = tenant.clone();
         self.db
             .write(move |tx| {
-                let mut record: PollRecord =
-                    TABLE.get(tx, tenant.as_str())?.unwrap_or_default();
+                let mut record: PollRecord = TABLE.get(tx, tenant.as_str())?.unwrap_or_default();
                 let (changed, result) = change(&mut record);
                 if changed {
                     TABLE.put(tx, tenant.as_str(), &record)?;

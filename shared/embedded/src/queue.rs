@@ -554,9 +554,7 @@ impl MessageQueue for EmbeddedQueue {
                                 "SELECT message_id FROM queue_dedup \
                                  WHERE queue = ?1 AND dedup_id = ?2",
                             )
-                            .and_then(|mut s| {
-                                s.query_row((&name, id), |row| row.get(0)).optional()
-                            })
+                            .and_then(|mut s| s.query_row((&name, id), |row| row.get(0)).optional())
                             .map_err(sql("select"))?;
                         if let Some(message_id) = earlier {
                             // Accepted but not delivered again, like SQS inside the window.
@@ -594,9 +592,7 @@ impl MessageQueue for EmbeddedQueue {
                             "INSERT INTO queue_dedup (queue, dedup_id, until_us, message_id) \
                              VALUES (?1, ?2, ?3, ?4)",
                         )
-                        .and_then(|mut s| {
-                            s.execute((&name, id, micros(now + window), &message_id))
-                        })
+                        .and_then(|mut s| s.execute((&name, id, micros(now + window), &message_id)))
                         .map_err(sql("insert"))?;
                     }
                     results.push(Ok(SentMessage {

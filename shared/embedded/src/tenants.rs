@@ -56,10 +56,7 @@ impl TenantStore for EmbeddedTenantStore {
         let now = truncate_to_millis(now);
         self.db
             .write(move |tx| {
-                if TABLE
-                    .get::<TenantConfig>(tx, config.id.as_str())?
-                    .is_some()
-                {
+                if TABLE.get::<TenantConfig>(tx, config.id.as_str())?.is_some() {
                     return Ok(CreateOutcome::AlreadyExists);
                 }
                 config.version = 1;
