@@ -209,6 +209,8 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     connection
         .busy_timeout(BUSY_TIMEOUT)
         .map_err(sql("busy timeout"))?;
+    // Every statement the stores run stays prepared (there are about forty).
+    connection.set_prepared_statement_cache_capacity(128);
     // WAL: readers never wait for the writer, and one process's writes are visible to the
     // next transaction of every other. NORMAL synchronous: a commit survives a crash of the
     // process (what local runs meet); a power loss may roll back the last commits, never
