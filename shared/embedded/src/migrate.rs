@@ -146,10 +146,14 @@ pub(crate) fn import_json_state(dir: &Path, connection: &mut Connection) -> Resu
     for path in &files {
         let mut aside = path.as_os_str().to_owned();
         aside.push(".migrated");
-        std::fs::rename(path, &aside).map_err(|source| StoreError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        match std::fs::rename(path, &aside) {
+            // Another process opening the directory at the same time renamed it first.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            other => other.map_err(|source| StoreError::Io {
+                path: path.clone(),
+                source,
+            })?,
+        }
     }
     Ok(())
 }
