@@ -68,14 +68,15 @@ impl EmbeddedStockMarkStore {
         let key = key.clone();
         self.db
             .write(move |tx| {
-                let mut stored = get(tx, &id)?.unwrap_or_else(|| StoredMark {
+                let fresh = StoredMark {
                     tenant,
                     mark: StockMark {
                         key,
                         observed_at: None,
                         pending: None,
                     },
-                });
+                };
+                let mut stored = get(tx, &id)?.unwrap_or(fresh);
                 let (changed, result) = change(&mut stored.mark);
                 if changed {
                     put(tx, &id, &stored)?;
