@@ -164,3 +164,99 @@ async fn cli_commands_beside_a_running_run_take_effect_at_its_next_tick() {
     drop(runner);
     sandbox.shutdown().await;
 }
+
+/// `resync --force` while a `run --once` is running is neither refused nor lost: whichever
+/// run reads it (the running one, or the next `run --once`) emits each order once more,
+/// and no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resync_beside_a_run_once_is_processed_by_the_next_run_once_at_the_latest() {
+    let (sandbox, orders) =
+        shop_with_orders_created(Some(chrono::Utc::now() - chrono::TimeDelta::minutes(10))).await;
+    let state = tempfile::tempdir().expect("state dir");
+    let out = tempfile::tempdir().expect("output dir");
+    let state_dir = state.path().display().to_string();
+    let events = out.path().join("events.jsonl");
+    let events_arg = events.display().to_string();
+    let cli = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+    let tenant = crate::support::unique_tenant("beside-once").to_string();
+    let added = run_cli(
+        cli(&[
+            "tenant",
+            "--state-dir",
+            &state_dir,
+            "add",
+            &tenant,
+            "--api-url",
+            &sandbox.shop_api_url(SHOP),
+            "--allow-insecure-url",
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret-stdin",
+            "--start-date",
+            "2020-01-01",
+        ]),
+        format!("{CLIENT_SECRET}\n"),
+        vec![],
+    )
+    .await;
+    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
+    let run_once = cli(&[
+        "run",
+        "--once",
+        "--state-dir",
+        &state_dir,
+        "--events",
+        &events_arg,
+        "--drain-timeout",
+        "30s",
+    ]);
+    let first = run_cli(run_once.clone(), String::new(), vec![]).await;
+    assert_eq!(first.code, 0, "first run --once: {}", first.stderr);
+    assert_eq!(count(&lines(&events), "order.created", None), orders.len());
+
+    // A second `run --once` and, while it runs, the resync.
+    let mut beside = Runner(
+        Command::new(crate::support::cli_binary())
+            .args(&run_once)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run --once starts"),
+    );
+    let resync = run_cli(
+        cli(&[
+            "resync",
+            "--state-dir",
+            &state_dir,
+            "--tenant",
+            &tenant,
+            "--since",
+            "2020-01-01",
+            "--force",
+        ]),
+        String::new(),
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        resync.code, 0,
+        "resync beside run --once: {}",
+        resync.stderr
+    );
+    let status = tokio::task::block_in_place(|| beside.0.wait()).expect("run --once ends");
+    assert!(status.success(), "the run --once beside: {status:?}");
+
+    let third = run_cli(run_once, String::new(), vec![]).await;
+    assert_eq!(third.code, 0, "next run --once: {}", third.stderr);
+    for (id, _) in &orders {
+        let emitted = order_events(&events, &id.to_string());
+        assert_eq!(
+            emitted.len(),
+            2,
+            "imported once, resynced once: {emitted:#?}"
+        );
+        assert_ne!(emitted[0]["eventId"], emitted[1]["eventId"]);
+    }
+    sandbox.shutdown().await;
+}
