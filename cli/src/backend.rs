@@ -12,7 +12,7 @@ use connector::ports::{Clock, StateStores, StoreError, SystemClock};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
-    /// File-backed state under `--state-dir`.
+    /// The SQLite state database in `--state-dir` (several processes may share it).
     #[default]
     Embedded,
     /// DynamoDB, SQS and Secrets Manager (`STATE_TABLE`, `ACTIVITY_TABLE`, `SECRETS_PREFIX`, …).
@@ -22,7 +22,7 @@ pub enum BackendKind {
 /// Global options (`main.rs`): accepted before or after any subcommand.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BackendArgs {
-    /// Where the state lives: `embedded` (files in --state-dir) or `aws` (the deployed
+    /// Where the state lives: `embedded` (a SQLite database in --state-dir) or `aws` (the deployed
     /// stack named by STATE_TABLE, ACTIVITY_TABLE, SECRETS_PREFIX and the queue URLs).
     #[arg(
         long,
@@ -70,11 +70,6 @@ pub enum BackendError {
     Store(#[from] StoreError),
     #[error("opening the queues")]
     Queues(#[from] StageQueuesError),
-    #[error(
-        "the state directory {path} is in use by another epages-sync process (`run`, `demo` \
-         or another `dlq` command); stop it first"
-    )]
-    Locked { path: PathBuf },
     #[error("state directory {path}")]
     Io {
         path: PathBuf,
@@ -118,7 +113,7 @@ pub async fn open(args: &BackendArgs) -> Result<Backend, BackendError> {
     }
 }
 
-/// The deployment's queues: under `{state-dir}/queues/` for the embedded backend (the ones
+/// The deployment's queues: in `{state-dir}/state.db` for the embedded backend (the ones
 /// `run` and `demo` use), or the SQS queues named by `POLL_QUEUE_URL`, `POLL_DLQ_URL`,
 /// `ORDER_EVENTS_QUEUE_URL`, `ORDER_EVENTS_DLQ_URL`, `COMMAND_QUEUE_URL`, `COMMAND_DLQ_URL`.
 pub async fn open_queues(
@@ -134,38 +129,5 @@ pub async fn open_queues(
             let sdk = aws_adapters::sdk::load_sdk_config().await;
             Ok(aws_adapters::stage_queues_from_env(&sdk).await?)
         }
-    }
-}
-
-/// Holds the embedded state directory for this process until dropped.
-pub struct StateLock {
-    _file: Option<std::fs::File>,
-}
-
-/// The embedded stores belong to one process at a time (they keep their files in memory and
-/// write them back whole), so commands that change queues take `{state-dir}/lock` first:
-/// an advisory lock the OS releases when the process ends, crash included. Nothing on the
-/// AWS backend.
-pub fn lock_state_dir(args: &BackendArgs) -> Result<StateLock, BackendError> {
-    if args.backend != BackendKind::Embedded {
-        return Ok(StateLock { _file: None });
-    }
-    let io = |source| BackendError::Io {
-        path: args.state_dir.clone(),
-        source,
-    };
-    std::fs::create_dir_all(&args.state_dir).map_err(io)?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(args.state_dir.join("lock"))
-        .map_err(io)?;
-    match file.try_lock() {
-        Ok(()) => Ok(StateLock { _file: Some(file) }),
-        Err(std::fs::TryLockError::WouldBlock) => Err(BackendError::Locked {
-            path: args.state_dir.clone(),
-        }),
-        Err(std::fs::TryLockError::Error(source)) => Err(io(source)),
     }
 }

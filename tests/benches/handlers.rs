@@ -19,7 +19,7 @@ use common::{drain, epoch, size};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ::embedded::{EmbeddedActivityLog, EmbeddedOrderLedger, open_stage_queues, open_state};
+use ::embedded::{open_stage_queues, open_state};
 use beyond::HttpSettings;
 use chrono::{DateTime, TimeDelta, Utc};
 use connector::auth::ShopClients;
@@ -27,12 +27,9 @@ use connector::lambda::{ApplyCommands, PollOrders, SqsEventSource};
 use connector::pipeline::apply::{ApplySettings, CommandApplier};
 use connector::pipeline::poll::{PollService, PollSettings};
 use connector::pipeline::poll_request::{PollRequest, PollTrigger};
-use connector::ports::activity::{Retention, TimeRange};
-use connector::ports::order_ledger::LedgerPutOutcome;
+use connector::ports::activity::Retention;
 use connector::ports::queue::{OutgoingMessage, StageQueues};
-use connector::ports::{ActivityLog, OrderLedger, Page, PageRequest, StoreError};
 use connector::ports::{Clock, ManualClock, StateStores, SystemClock};
-use domain::activity::{ActivityEntry, EntityKind};
 use domain::tenant::{AuthMode, LocationMapping, SecretRef, StockTarget, TenantConfig, TenantId};
 use sandbox::{JournalFilter, Sandbox, SandboxHandle};
 use secrecy::SecretString;
@@ -163,99 +160,6 @@ fn order_id(report: &Value, reference: &str) -> String {
         .to_owned()
 }
 
-/// The embedded stores rewrite one JSON file per change, so a store holding N entries costs
-/// O(N) per write and a 10,000-order backfill O(N²). The bench spreads the two stores that
-/// grow with orders over `SHARDS` directories (the same adapters, so the same semantics),
-/// keeping each write small as a DynamoDB write is.
-const SHARDS: usize = 256;
-
-struct ShardedLedger(Vec<EmbeddedOrderLedger>);
-
-impl ShardedLedger {
-    fn shard(&self, order_id: &str) -> &EmbeddedOrderLedger {
-        // FNV-1a: stable and cheap.
-        let hash = order_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
-        &self.0[(hash % self.0.len() as u64) as usize]
-    }
-}
-
-#[connector::ports::async_trait]
-impl OrderLedger for ShardedLedger {
-    async fn get(
-        &self,
-        tenant: &TenantId,
-        order_id: &str,
-    ) -> Result<Option<domain::order_ledger::OrderLedgerEntry>, StoreError> {
-        self.shard(order_id).get(tenant, order_id).await
-    }
-
-    async fn get_many(
-        &self,
-        tenant: &TenantId,
-        order_ids: &[String],
-    ) -> Result<std::collections::HashMap<String, domain::order_ledger::OrderLedgerEntry>, StoreError>
-    {
-        let mut all = std::collections::HashMap::new();
-        for id in order_ids {
-            all.extend(
-                self.shard(id)
-                    .get_many(tenant, std::slice::from_ref(id))
-                    .await?,
-            );
-        }
-        Ok(all)
-    }
-
-    async fn put(
-        &self,
-        tenant: &TenantId,
-        order_id: &str,
-        data: Value,
-        expected_version: u64,
-        now: DateTime<Utc>,
-    ) -> Result<LedgerPutOutcome, StoreError> {
-        self.shard(order_id)
-            .put(tenant, order_id, data, expected_version, now)
-            .await
-    }
-}
-
-/// Appends round-robin over the shards; the bench never reads the log back.
-struct ShardedActivity(Vec<EmbeddedActivityLog>, std::sync::atomic::AtomicUsize);
-
-#[connector::ports::async_trait]
-impl ActivityLog for ShardedActivity {
-    async fn append(&self, entries: &[ActivityEntry]) -> Result<(), StoreError> {
-        let n = self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.0[n % self.0.len()].append(entries).await
-    }
-
-    async fn by_tenant(
-        &self,
-        tenant: &TenantId,
-        range: TimeRange,
-        page: PageRequest,
-        now: DateTime<Utc>,
-    ) -> Result<Page<ActivityEntry>, StoreError> {
-        self.0[0].by_tenant(tenant, range, page, now).await
-    }
-
-    async fn by_entity(
-        &self,
-        tenant: &TenantId,
-        kind: EntityKind,
-        entity_id: &str,
-        page: PageRequest,
-        now: DateTime<Utc>,
-    ) -> Result<Page<ActivityEntry>, StoreError> {
-        self.0[0]
-            .by_entity(tenant, kind, entity_id, page, now)
-            .await
-    }
-}
-
 /// Embedded state and queues (in a temporary directory, on tmpfs when available) with one
 /// tenant on the sandbox shop.
 struct Env {
@@ -273,22 +177,11 @@ async fn env(shop_api_url: &str, clock: Arc<dyn Clock>, sync_start: DateTime<Utc
         false => tempfile::tempdir(),
     }
     .expect("state dir");
-    let mut stores = open_state(dir.path(), Retention::default(), clock.clone())
+    // The plain embedded stores: one SQLite database, a row per ledger entry and activity
+    // entry, so a write costs the same at 10 or 10,000 orders (no sharding needed).
+    let stores = open_state(dir.path(), Retention::default(), clock.clone())
         .await
         .expect("state");
-    let mut ledgers = Vec::new();
-    let mut logs = Vec::new();
-    for shard in 0..SHARDS {
-        let path = dir.path().join(format!("shard-{shard}"));
-        ledgers.push(EmbeddedOrderLedger::open(&path).await.expect("ledger"));
-        logs.push(
-            EmbeddedActivityLog::open(&path, Retention::default(), clock.clone())
-                .await
-                .expect("activity"),
-        );
-    }
-    stores.order_ledger = Arc::new(ShardedLedger(ledgers));
-    stores.activity = Arc::new(ShardedActivity(logs, Default::default()));
     let queues = open_stage_queues(dir.path(), clock.clone())
         .await
         .expect("queues");

@@ -6,6 +6,7 @@ mod beyond;
 mod chaos;
 mod conformance;
 mod e2e;
+mod embedded_sqlite;
 mod local_runner;
 mod metrics;
 mod ops_cli;

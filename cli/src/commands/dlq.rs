@@ -1,9 +1,12 @@
 //! `epages-sync dlq list | show | replay`: the dead-letter queues of the poll, order-events
 //! and command queues.
 //!
-//! Looking never consumes: messages are received with a short visibility timeout and made
-//! visible again at once (`connector::pipeline::dead_letters::peek`). Receiving raises a message's
-//! receive count; the dead-letter queues have no redrive of their own, so that is harmless.
+//! Looking never consumes (`connector::pipeline::dead_letters::peek`, the queue port's
+//! `peek`). On the embedded backend it reads the messages as they are: receive count and
+//! visibility stay unchanged, and it works beside a running `run`. SQS has no way to look
+//! without receiving, so on AWS each message is received with a short visibility timeout
+//! and made visible again at once, which raises its `ApproximateReceiveCount` by one per
+//! look; the dead-letter queues have no redrive of their own, so that is harmless.
 //!
 //! Replay moves messages back to their source queue (send, then delete). On the FIFO
 //! queues (order events, commands) it keeps each message group in its order: `--all` moves
@@ -63,6 +66,9 @@ impl QueueName {
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
     /// Dead-lettered messages, without consuming them.
+    ///
+    /// Embedded backend: nothing changes by looking. AWS: SQS can only look by receiving, so
+    /// every look raises each shown message's receive count by one (the messages stay).
     List {
         /// One dead-letter queue (default: all three).
         #[arg(long, value_enum)]
@@ -72,6 +78,9 @@ pub enum DlqCommand {
         limit: usize,
     },
     /// One message in full: body, attributes, reason.
+    ///
+    /// Embedded backend: nothing changes by looking. AWS: SQS can only look by receiving, so
+    /// every look raises each message's receive count by one (the messages stay).
     Show {
         /// The dead letter's message id (as `dlq list` shows it).
         id: String,
@@ -215,8 +224,6 @@ fn selected(queues: &StageQueues, only: Option<QueueName>) -> Vec<Pair> {
 }
 
 pub async fn run(args: DlqArgs) -> Result<(), DlqError> {
-    // Peeking changes visibility too, so every dlq command holds the embedded state dir.
-    let _lock = backend::lock_state_dir(&args.backend)?;
     let clock: Arc<dyn connector::ports::Clock> = Arc::new(connector::ports::SystemClock);
     let queues = backend::open_queues(&args.backend, clock.clone()).await?;
     let now = clock.now();

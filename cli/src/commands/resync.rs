@@ -4,9 +4,8 @@
 //! Backend (`crate::backend`): `--backend aws` uses the deployment's environment, plus
 //! `POLL_QUEUE_URL`; `embedded` (the default) the state directory of local runs, whose poll
 //! queue is opened by `backend::open_queues`, the same call `run` makes, so the next `run`
-//! processes the request. The embedded state belongs to one process: `resync` is refused
-//! while `run` holds the state directory (it would not see the request, and would write its
-//! queue file over it).
+//! processes the request, also when it is already running: the state database is shared
+//! between processes, and `run` reads its poll queue at every step.
 
 use std::sync::Arc;
 
@@ -52,8 +51,6 @@ pub enum ResyncCommandError {
 
 pub async fn run(args: ResyncArgs) -> Result<(), ResyncCommandError> {
     let since = parse_since(&args.since)?;
-    // Held until the request is written; nothing to hold on AWS.
-    let _lock = backend::lock_state_dir(&args.backend)?;
     let opened = backend::open(&args.backend).await?;
     let poll_queue: Arc<dyn MessageQueue> = match args.backend.backend {
         // The stage queues `run` reads (`embedded::open_stage_queues`): one place names

@@ -50,9 +50,6 @@ pub struct LocalRuntime {
     pub http: HttpSettings,
     /// The poller's skew: the receivers' catch-up poll waits for it.
     pub poll_skew: std::time::Duration,
-    /// Held while the runtime lives: the embedded files belong to one process, so `dlq`
-    /// commands on the same state dir are refused meanwhile instead of racing it.
-    _lock: backend::StateLock,
 }
 
 impl LocalRuntime {
@@ -62,7 +59,6 @@ impl LocalRuntime {
             backend: BackendKind::Embedded,
             state_dir: state_dir.to_path_buf(),
         };
-        let lock = backend::lock_state_dir(&args)?;
         let opened = backend::open(&args).await?;
         let queues = backend::open_queues(&args, opened.clock.clone()).await?;
         let stores = opened.stores;
@@ -121,7 +117,6 @@ impl LocalRuntime {
             clock,
             http,
             poll_skew,
-            _lock: lock,
         })
     }
 }

@@ -1,13 +1,16 @@
-//! Embedded idempotency records with the same claim rules as the DynamoDB adapter.
+//! Embedded idempotency records with the same claim rules as the DynamoDB adapter: table
+//! `idempotency`, one row per key, with its expiry as a column so expired rows are pruned
+//! through an index.
 
-use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-use super::persist::{JsonFile, Mutation};
+use super::db::{Database, from_json, sql, to_json};
 use connector::ports::clock::truncate_to_millis;
 use connector::ports::idempotency::{
     ClaimOutcome, CompleteOutcome, IdempotencyKey, check_claim, encode_result,
@@ -30,21 +33,64 @@ struct Record {
     data: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct IdempotencyFile {
-    records: BTreeMap<IdempotencyKey, Record>,
+/// The JSON-file format this store had before SQLite (`idempotency.json`), for the
+/// migration.
+#[derive(Deserialize)]
+pub(crate) struct LegacyFile {
+    records: std::collections::BTreeMap<String, Record>,
+}
+
+impl LegacyFile {
+    pub(crate) fn import(self, tx: &rusqlite::Transaction<'_>) -> Result<usize, StoreError> {
+        for (key, record) in &self.records {
+            put(tx, key, record)?;
+        }
+        Ok(self.records.len())
+    }
 }
 
 pub struct EmbeddedIdempotencyStore {
-    file: JsonFile<IdempotencyFile>,
+    db: Arc<Database>,
 }
 
 impl EmbeddedIdempotencyStore {
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            file: JsonFile::open(dir.join("idempotency.json")).await?,
+            db: Database::open(dir).await?,
         })
     }
+}
+
+const WHAT: &str = "idempotency record";
+
+fn get(connection: &Connection, key: &str) -> Result<Option<Record>, StoreError> {
+    use rusqlite::OptionalExtension;
+    let text: Option<String> = connection
+        .prepare_cached("SELECT value FROM idempotency WHERE key = ?1")
+        .and_then(|mut s| s.query_row([key], |row| row.get(0)).optional())
+        .map_err(sql("select"))?;
+    text.map(|text| from_json(WHAT, &text)).transpose()
+}
+
+fn put(connection: &Connection, key: &str, record: &Record) -> Result<(), StoreError> {
+    let text = to_json(WHAT, record)?;
+    connection
+        .prepare_cached(
+            "INSERT INTO idempotency (key, expires_at, value) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, \
+             value = excluded.value",
+        )
+        .and_then(|mut s| s.execute((key, record.expires_at.timestamp(), text)))
+        .map_err(sql("upsert"))?;
+    Ok(())
+}
+
+fn delete(connection: &Connection, key: &str) -> Result<(), StoreError> {
+    connection
+        .prepare_cached("DELETE FROM idempotency WHERE key = ?1")
+        .and_then(|mut s| s.execute([key]))
+        .map_err(sql("delete"))?;
+    Ok(())
 }
 
 /// The DynamoDB condition, in code: absent, expired (compared in epoch seconds, as the
@@ -72,37 +118,32 @@ impl IdempotencyStore for EmbeddedIdempotencyStore {
             truncate_to_millis(in_progress_until),
             truncate_to_millis(expires_at),
         );
-        self.file
-            .update(|file| {
-                // Expired records are dropped here, as DynamoDB TTL does eventually.
-                let before = file.records.len();
-                file.records.retain(|_, record| !expired(record, now));
-                let pruned = file.records.len() != before;
-                if let Some(record) = file.records.get(key)
-                    && !claimable(record, now)
+        let key = key.to_string();
+        self.db
+            .write(move |tx| {
+                // Expired records are dropped here, as DynamoDB TTL does eventually (the
+                // index on the expiry keeps this proportional to what expired).
+                tx.prepare_cached("DELETE FROM idempotency WHERE expires_at < ?1")
+                    .and_then(|mut s| s.execute([now.timestamp()]))
+                    .map_err(sql("prune"))?;
+                if let Some(record) = get(tx, &key)?
+                    && !claimable(&record, now)
                 {
-                    let outcome = match record.status {
-                        Status::InProgress => ClaimOutcome::InProgress {
+                    return match record.status {
+                        Status::InProgress => Ok(ClaimOutcome::InProgress {
                             until: record.in_progress_until,
-                        },
-                        Status::Completed => ClaimOutcome::AlreadyCompleted(decode(record)?),
+                        }),
+                        Status::Completed => Ok(ClaimOutcome::AlreadyCompleted(decode(&record)?)),
                     };
-                    return Ok(if pruned {
-                        Mutation::Changed(outcome)
-                    } else {
-                        Mutation::Unchanged(outcome)
-                    });
                 }
-                file.records.insert(
-                    key.clone(),
-                    Record {
-                        status: Status::InProgress,
-                        in_progress_until,
-                        expires_at,
-                        data: None,
-                    },
-                );
-                Ok(Mutation::Changed(ClaimOutcome::Claimed))
+                let record = Record {
+                    status: Status::InProgress,
+                    in_progress_until,
+                    expires_at,
+                    data: None,
+                };
+                put(tx, &key, &record)?;
+                Ok(ClaimOutcome::Claimed)
             })
             .await
     }
@@ -113,30 +154,28 @@ impl IdempotencyStore for EmbeddedIdempotencyStore {
         result: &serde_json::Value,
     ) -> Result<CompleteOutcome, StoreError> {
         let data = encode_result(result)?;
-        self.file
-            .update(|file| match file.records.get_mut(key) {
-                Some(record) if record.status == Status::InProgress => {
+        let key = key.to_string();
+        self.db
+            .write(move |tx| match get(tx, &key)? {
+                Some(mut record) if record.status == Status::InProgress => {
                     record.status = Status::Completed;
                     record.data = Some(data);
-                    Ok(Mutation::Changed(CompleteOutcome::Completed))
+                    put(tx, &key, &record)?;
+                    Ok(CompleteOutcome::Completed)
                 }
-                _ => Ok(Mutation::Unchanged(CompleteOutcome::NotInProgress)),
+                _ => Ok(CompleteOutcome::NotInProgress),
             })
             .await
     }
 
     async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
-        self.file
-            .update(|file| {
-                if file
-                    .records
-                    .get(key)
-                    .is_some_and(|record| record.status == Status::InProgress)
-                {
-                    file.records.remove(key);
-                    return Ok(Mutation::Changed(()));
+        let key = key.to_string();
+        self.db
+            .write(move |tx| {
+                if get(tx, &key)?.is_some_and(|record| record.status == Status::InProgress) {
+                    delete(tx, &key)?;
                 }
-                Ok(Mutation::Unchanged(()))
+                Ok(())
             })
             .await
     }

@@ -1,11 +1,13 @@
-//! Embedded adapters: in-process stores persisted as JSON files under one state directory,
-//! with the same conditional semantics as the AWS adapters. For local runs and tests; one
-//! process per state directory.
+//! Embedded adapters: the stores and queues in one SQLite database per state directory
+//! (`db`), with the same conditional semantics as the AWS adapters. For local runs and
+//! tests; several processes may share a state directory. Never linked into a Lambda.
 
 mod activity;
+mod db;
 mod idempotency;
+pub mod inspect;
+mod migrate;
 mod order_ledger;
-mod persist;
 mod poll_state;
 mod queue;
 mod secrets;
@@ -17,6 +19,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use activity::EmbeddedActivityLog;
+pub use db::DATABASE_FILE;
 pub use idempotency::EmbeddedIdempotencyStore;
 pub use order_ledger::EmbeddedOrderLedger;
 pub use poll_state::EmbeddedPollStateStore;
@@ -47,7 +50,7 @@ pub async fn open_state(
     })
 }
 
-/// The stage's queues under `dir/queues/`, configured as template.yaml configures them
+/// The stage's queues in the state database of `dir`, configured as template.yaml configures them
 /// (FIFO where order matters, visibility timeouts, redrive to a dead-letter queue).
 pub async fn open_stage_queues(
     dir: &Path,

@@ -1,13 +1,14 @@
-//! Embedded order ledger.
+//! Embedded order ledger: table `order_ledger`, one row per `{tenant}#{order id}`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::persist::{JsonFile, Mutation};
+use super::db::{Database, KvTable};
 use connector::ports::clock::truncate_to_millis;
 use connector::ports::order_ledger::{LedgerPutOutcome, check_order_id};
 use connector::ports::store_keys::composite_key;
@@ -15,20 +16,35 @@ use connector::ports::{OrderLedger, StoreError};
 use domain::order_ledger::OrderLedgerEntry;
 use domain::tenant::TenantId;
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct LedgerFile {
-    /// Keyed by `{tenant}#{order id}`.
-    entries: BTreeMap<String, OrderLedgerEntry>,
+pub(crate) const TABLE: KvTable = KvTable {
+    name: "order_ledger",
+    what: "order ledger entry",
+};
+
+/// The JSON-file format this store had before SQLite (`order_ledger.json`), for the
+/// migration: keyed by `{tenant}#{order id}` as the rows are.
+#[derive(Deserialize)]
+pub(crate) struct LegacyFile {
+    entries: std::collections::BTreeMap<String, OrderLedgerEntry>,
+}
+
+impl LegacyFile {
+    pub(crate) fn import(self, tx: &rusqlite::Transaction<'_>) -> Result<usize, StoreError> {
+        for (key, entry) in &self.entries {
+            TABLE.put(tx, key, entry)?;
+        }
+        Ok(self.entries.len())
+    }
 }
 
 pub struct EmbeddedOrderLedger {
-    file: JsonFile<LedgerFile>,
+    db: Arc<Database>,
 }
 
 impl EmbeddedOrderLedger {
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            file: JsonFile::open(dir.join("order_ledger.json")).await?,
+            db: Database::open(dir).await?,
         })
     }
 }
@@ -46,7 +62,9 @@ impl OrderLedger for EmbeddedOrderLedger {
     ) -> Result<Option<OrderLedgerEntry>, StoreError> {
         check_order_id(order_id)?;
         let key = entry_key(tenant, order_id);
-        Ok(self.file.read(|file| file.entries.get(&key).cloned()).await)
+        self.db
+            .read(move |connection| TABLE.get(connection, &key))
+            .await
     }
 
     async fn get_many(
@@ -57,19 +75,21 @@ impl OrderLedger for EmbeddedOrderLedger {
         for order_id in order_ids {
             check_order_id(order_id)?;
         }
-        Ok(self
-            .file
-            .read(|file| {
-                order_ids
-                    .iter()
-                    .filter_map(|id| {
-                        file.entries
-                            .get(&entry_key(tenant, id))
-                            .map(|entry| (id.clone(), entry.clone()))
-                    })
-                    .collect()
+        let keys: Vec<(String, String)> = order_ids
+            .iter()
+            .map(|id| (id.clone(), entry_key(tenant, id)))
+            .collect();
+        self.db
+            .read(move |connection| {
+                let mut found = HashMap::new();
+                for (id, key) in keys {
+                    if let Some(entry) = TABLE.get(connection, &key)? {
+                        found.insert(id, entry);
+                    }
+                }
+                Ok(found)
             })
-            .await)
+            .await
     }
 
     async fn put(
@@ -82,22 +102,21 @@ impl OrderLedger for EmbeddedOrderLedger {
     ) -> Result<LedgerPutOutcome, StoreError> {
         check_order_id(order_id)?;
         let key = entry_key(tenant, order_id);
-        self.file
-            .update(|file| {
-                let stored_version = file.entries.get(&key).map_or(0, |e| e.version);
-                if stored_version != expected_version {
-                    return Ok(Mutation::Unchanged(LedgerPutOutcome::Stale {
-                        current: file.entries.get(&key).cloned(),
-                    }));
+        let order_id = order_id.to_owned();
+        self.db
+            .write(move |tx| {
+                let current: Option<OrderLedgerEntry> = TABLE.get(tx, &key)?;
+                if current.as_ref().map_or(0, |e| e.version) != expected_version {
+                    return Ok(LedgerPutOutcome::Stale { current });
                 }
                 let entry = OrderLedgerEntry {
-                    order_id: order_id.to_owned(),
+                    order_id,
                     data,
                     version: expected_version + 1,
                     updated_at: truncate_to_millis(now),
                 };
-                file.entries.insert(key, entry.clone());
-                Ok(Mutation::Changed(LedgerPutOutcome::Stored(entry)))
+                TABLE.put(tx, &key, &entry)?;
+                Ok(LedgerPutOutcome::Stored(entry))
             })
             .await
     }

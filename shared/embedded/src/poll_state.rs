@@ -1,14 +1,14 @@
-//! Embedded poll cursor, lease and bookkeeping.
+//! Embedded poll cursor, lease and bookkeeping: table `poll_state`, one row per tenant.
 
-use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::persist::{JsonFile, Mutation};
+use super::db::{Database, KvTable};
 use connector::ports::clock::{add_std, truncate_to_millis};
 use connector::ports::poll_state::{
     LeasedOutcome, LeasedWrite, PollRecord as Bookkeeping, RenewOutcome, UnleasedOutcome,
@@ -18,27 +18,85 @@ use connector::ports::{PollStateStore, StoreError};
 use domain::poll_state::{Lease, PollCursor, PollFailure, PollState};
 use domain::tenant::TenantId;
 
+pub(crate) const TABLE: KvTable = KvTable {
+    name: "poll_state",
+    what: "poll state",
+};
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct PollRecord {
+pub(crate) struct PollRecord {
     state: PollState,
     /// The epoch of the last lease handed out; survives release so epochs never repeat.
     last_epoch: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct PollFile {
-    tenants: BTreeMap<TenantId, PollRecord>,
+/// The JSON-file format this store had before SQLite (`poll_state.json`), for the
+/// migration.
+#[derive(Deserialize)]
+pub(crate) struct LegacyFile {
+    tenants: std::collections::BTreeMap<TenantId, PollRecord>,
+}
+
+impl LegacyFile {
+    pub(crate) fn import(self, tx: &rusqlite::Transaction<'_>) -> Result<usize, StoreError> {
+        for (tenant, record) in &self.tenants {
+            TABLE.put(tx, tenant.as_str(), record)?;
+        }
+        Ok(self.tenants.len())
+    }
 }
 
 pub struct EmbeddedPollStateStore {
-    file: JsonFile<PollFile>,
+    db: Arc<Database>,
 }
 
 impl EmbeddedPollStateStore {
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            file: JsonFile::open(dir.join("poll_state.json")).await?,
+            db: Database::open(dir).await?,
         })
+    }
+
+    /// Reads the tenant's record (default when absent), lets `change` decide, and writes
+    /// the record back when `change` says it changed; one transaction.
+    async fn change<R: Send + 'static>(
+        &self,
+        tenant: &TenantId,
+        change: impl FnOnce(&mut PollRecord) -> (bool, R) + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let tenant = tenant.clone();
+        self.db
+            .write(move |tx| {
+                let mut record: PollRecord = TABLE.get(tx, tenant.as_str())?.unwrap_or_default();
+                let (changed, result) = change(&mut record);
+                if changed {
+                    TABLE.put(tx, tenant.as_str(), &record)?;
+                }
+                Ok(result)
+            })
+            .await
+    }
+
+    /// Like [`Self::change`] for writes that need a stored record (never creating one).
+    async fn change_existing<R: Send + 'static>(
+        &self,
+        tenant: &TenantId,
+        absent: R,
+        change: impl FnOnce(&mut PollRecord) -> (bool, R) + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let tenant = tenant.clone();
+        self.db
+            .write(move |tx| {
+                let Some(mut record) = TABLE.get::<PollRecord>(tx, tenant.as_str())? else {
+                    return Ok(absent);
+                };
+                let (changed, result) = change(&mut record);
+                if changed {
+                    TABLE.put(tx, tenant.as_str(), &record)?;
+                }
+                Ok(result)
+            })
+            .await
     }
 }
 
@@ -108,15 +166,12 @@ impl PollRecord {
 #[async_trait]
 impl PollStateStore for EmbeddedPollStateStore {
     async fn get(&self, tenant: &TenantId) -> Result<PollState, StoreError> {
-        Ok(self
-            .file
-            .read(|file| {
-                file.tenants
-                    .get(tenant)
-                    .map(|record| record.state.clone())
-                    .unwrap_or_default()
-            })
-            .await)
+        let tenant = tenant.clone();
+        let record: Option<PollRecord> = self
+            .db
+            .read(move |connection| TABLE.get(connection, tenant.as_str()))
+            .await?;
+        Ok(record.map(|record| record.state).unwrap_or_default())
     }
 
     async fn renew_lease(
@@ -128,23 +183,17 @@ impl PollStateStore for EmbeddedPollStateStore {
         check_lease_request(&lease.owner, ttl)?;
         let now = truncate_to_millis(now);
         let until = add_std(now, ttl, "lease ttl")?;
-        self.file
-            .update(|file| {
-                let Some(record) = file.tenants.get_mut(&lease.tenant) else {
-                    return Ok(Mutation::Unchanged(RenewOutcome::Lost));
-                };
-                if !record.holds(lease) || record.live_lease(now).is_none() {
-                    return Ok(Mutation::Unchanged(RenewOutcome::Lost));
-                }
-                let renewed = Lease {
-                    until,
-                    ..lease.clone()
-                };
-                record.state.lease = Some(renewed.clone());
-                record.bump();
-                Ok(Mutation::Changed(RenewOutcome::Renewed(renewed)))
-            })
-            .await
+        let lease = lease.clone();
+        self.change_existing(&lease.tenant.clone(), RenewOutcome::Lost, move |record| {
+            if !record.holds(&lease) || record.live_lease(now).is_none() {
+                return (false, RenewOutcome::Lost);
+            }
+            let renewed = Lease { until, ..lease };
+            record.state.lease = Some(renewed.clone());
+            record.bump();
+            (true, RenewOutcome::Renewed(renewed))
+        })
+        .await
     }
 
     async fn acquire_lease_at(
@@ -158,24 +207,23 @@ impl PollStateStore for EmbeddedPollStateStore {
         check_lease_request(owner, ttl)?;
         let now = truncate_to_millis(now);
         let until = add_std(now, ttl, "lease ttl")?;
-        self.file
-            .update(|file| {
-                let record = file.tenants.entry(tenant.clone()).or_default();
-                if let Some(held) = record.live_lease(now) {
-                    return Ok(Mutation::Unchanged(VersionedLeaseOutcome::Held {
-                        owner: held.owner.clone(),
-                        until: held.until,
-                    }));
-                }
-                if record.state.version != expected_version {
-                    return Ok(Mutation::Unchanged(VersionedLeaseOutcome::Stale {
-                        current: record.state.clone(),
-                    }));
-                }
-                let lease = record.take_lease(tenant, owner, until);
-                Ok(Mutation::Changed(VersionedLeaseOutcome::Acquired(lease)))
-            })
-            .await
+        let (id, owner) = (tenant.clone(), owner.to_owned());
+        self.change(tenant, move |record| {
+            if let Some(held) = record.live_lease(now) {
+                let outcome = VersionedLeaseOutcome::Held {
+                    owner: held.owner.clone(),
+                    until: held.until,
+                };
+                return (false, outcome);
+            }
+            if record.state.version != expected_version {
+                let current = record.state.clone();
+                return (false, VersionedLeaseOutcome::Stale { current });
+            }
+            let lease = record.take_lease(&id, &owner, until);
+            (true, VersionedLeaseOutcome::Acquired(lease))
+        })
+        .await
     }
 
     async fn write_unleased(
@@ -186,23 +234,19 @@ impl PollStateStore for EmbeddedPollStateStore {
         now: DateTime<Utc>,
     ) -> Result<UnleasedOutcome, StoreError> {
         let now = truncate_to_millis(now);
-        self.file
-            .update(|file| {
-                let record = file.tenants.entry(tenant.clone()).or_default();
-                if record.state.version != expected_version
-                    || record.live_lease(now).is_some()
-                    || !record.cursor_forward(write.cursor)
-                {
-                    return Ok(Mutation::Unchanged(UnleasedOutcome::Stale {
-                        current: record.state.clone(),
-                    }));
-                }
-                record.apply(write.cursor, Some(&write.record));
-                Ok(Mutation::Changed(UnleasedOutcome::Written(
-                    record.state.clone(),
-                )))
-            })
-            .await
+        let write = write.clone();
+        self.change(tenant, move |record| {
+            if record.state.version != expected_version
+                || record.live_lease(now).is_some()
+                || !record.cursor_forward(write.cursor)
+            {
+                let current = record.state.clone();
+                return (false, UnleasedOutcome::Stale { current });
+            }
+            record.apply(write.cursor, Some(&write.record));
+            (true, UnleasedOutcome::Written(record.state.clone()))
+        })
+        .await
     }
 
     async fn write_leased(
@@ -210,28 +254,22 @@ impl PollStateStore for EmbeddedPollStateStore {
         lease: &Lease,
         write: &LeasedWrite,
     ) -> Result<LeasedOutcome, StoreError> {
-        self.file
-            .update(|file| {
-                let Some(record) = file.tenants.get_mut(&lease.tenant) else {
-                    return Ok(Mutation::Unchanged(LeasedOutcome::NotHeld));
-                };
-                if !record.holds(lease) {
-                    return Ok(Mutation::Unchanged(LeasedOutcome::NotHeld));
-                }
-                if !record.cursor_forward(write.cursor) {
-                    return Ok(Mutation::Unchanged(LeasedOutcome::NotForward {
-                        current: record.state.cursor.clone(),
-                    }));
-                }
-                if write.release {
-                    record.state.lease = None;
-                }
-                record.apply(write.cursor, write.record.as_ref());
-                Ok(Mutation::Changed(LeasedOutcome::Written(
-                    record.state.clone(),
-                )))
-            })
-            .await
+        let (held, write) = (lease.clone(), write.clone());
+        self.change_existing(&lease.tenant, LeasedOutcome::NotHeld, move |record| {
+            if !record.holds(&held) {
+                return (false, LeasedOutcome::NotHeld);
+            }
+            if !record.cursor_forward(write.cursor) {
+                let current = record.state.cursor.clone();
+                return (false, LeasedOutcome::NotForward { current });
+            }
+            if write.release {
+                record.state.lease = None;
+            }
+            record.apply(write.cursor, write.record.as_ref());
+            (true, LeasedOutcome::Written(record.state.clone()))
+        })
+        .await
     }
 
     async fn record_failure(
@@ -244,12 +282,10 @@ impl PollStateStore for EmbeddedPollStateStore {
             at,
             message: message.to_owned(),
         };
-        self.file
-            .update(|file| {
-                let record = file.tenants.entry(tenant.clone()).or_default();
-                record.apply(None, Some(&failure));
-                Ok(Mutation::Changed(()))
-            })
-            .await
+        self.change(tenant, move |record| {
+            record.apply(None, Some(&failure));
+            (true, ())
+        })
+        .await
     }
 }

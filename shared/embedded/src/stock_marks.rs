@@ -1,12 +1,16 @@
-//! Embedded stock records: one [`SkuStock`] per (tenant, SKU), changed under the file's lock.
+//! Embedded stock records: table `sku_stock`, one row per `{tenant}#{sku}` holding the
+//! [`SkuStock`] (the level per Afosto location, the orders Afosto may not know yet, the
+//! pending adjustment), with the tenant and whether an adjustment is pending as columns so
+//! `pending_intents` reads an index, not the table. Every change is one transaction.
 
-use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-use super::persist::{JsonFile, Mutation};
+use super::db::{Database, from_json, sql, to_json};
 use connector::ports::clock::truncate_to_millis;
 use connector::ports::stock_marks::{
     ClearOutcome, EmittedOrderLine, IntentOutcome, LevelOutcome, check_intent, check_level,
@@ -18,29 +22,71 @@ use domain::command_plan::{LevelDecision, judge_level};
 use domain::stock_mark::{LocationLevel, SkuStock, StockIntent};
 use domain::tenant::TenantId;
 
+const WHAT: &str = "stock record";
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct StoredStock {
     tenant: TenantId,
     stock: SkuStock,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct StockFile {
-    /// Keyed by `{tenant}#{sku}`.
-    skus: BTreeMap<String, StoredStock>,
-}
-
 pub struct EmbeddedStockMarkStore {
-    file: JsonFile<StockFile>,
+    db: Arc<Database>,
 }
 
 impl EmbeddedStockMarkStore {
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            // Per SKU since stock is summed over locations; the per-location marks of
-            // `stock_marks.json` carried no levels and are not read.
-            file: JsonFile::open(dir.join("sku_stock.json")).await?,
+            db: Database::open(dir).await?,
         })
+    }
+
+    /// Reads the SKU's record (a fresh one when absent), lets `change` decide, and writes
+    /// it back when `change` says it changed; one transaction.
+    async fn change<R: Send + 'static>(
+        &self,
+        tenant: &TenantId,
+        sku: &str,
+        change: impl FnOnce(&mut SkuStock) -> (bool, R) + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let id = record_key(tenant, sku);
+        let fresh = StoredStock {
+            tenant: tenant.clone(),
+            stock: SkuStock::new(sku),
+        };
+        self.db
+            .write(move |tx| {
+                let mut stored = get(tx, &id)?.unwrap_or(fresh);
+                let (changed, result) = change(&mut stored.stock);
+                if changed {
+                    put(tx, &id, &stored)?;
+                }
+                Ok(result)
+            })
+            .await
+    }
+
+    /// Like [`Self::change`] for writes that need a stored record (never creating one).
+    async fn change_existing<R: Send + 'static>(
+        &self,
+        tenant: &TenantId,
+        sku: &str,
+        absent: R,
+        change: impl FnOnce(&mut SkuStock) -> (bool, R) + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let id = record_key(tenant, sku);
+        self.db
+            .write(move |tx| {
+                let Some(mut stored) = get(tx, &id)? else {
+                    return Ok(absent);
+                };
+                let (changed, result) = change(&mut stored.stock);
+                if changed {
+                    put(tx, &id, &stored)?;
+                }
+                Ok(result)
+            })
+            .await
     }
 }
 
@@ -48,15 +94,33 @@ fn record_key(tenant: &TenantId, sku: &str) -> String {
     composite_key(&[tenant.as_str(), sku])
 }
 
-fn entry<'a>(file: &'a mut StockFile, tenant: &TenantId, sku: &str) -> &'a mut SkuStock {
-    &mut file
-        .skus
-        .entry(record_key(tenant, sku))
-        .or_insert_with(|| StoredStock {
-            tenant: tenant.clone(),
-            stock: SkuStock::new(sku),
+fn get(connection: &Connection, id: &str) -> Result<Option<StoredStock>, StoreError> {
+    use rusqlite::OptionalExtension;
+    let text: Option<String> = connection
+        .prepare_cached("SELECT value FROM sku_stock WHERE key = ?1")
+        .and_then(|mut s| s.query_row([id], |row| row.get(0)).optional())
+        .map_err(sql("select"))?;
+    text.map(|text| from_json(WHAT, &text)).transpose()
+}
+
+fn put(connection: &Connection, id: &str, stored: &StoredStock) -> Result<(), StoreError> {
+    let text = to_json(WHAT, stored)?;
+    connection
+        .prepare_cached(
+            "INSERT INTO sku_stock (key, tenant, pending, value) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (key) DO UPDATE SET tenant = excluded.tenant, \
+             pending = excluded.pending, value = excluded.value",
+        )
+        .and_then(|mut s| {
+            s.execute((
+                id,
+                stored.tenant.as_str(),
+                stored.stock.pending.is_some(),
+                text,
+            ))
         })
-        .stock
+        .map_err(sql("upsert"))?;
+    Ok(())
 }
 
 #[async_trait]
@@ -64,10 +128,8 @@ impl StockMarkStore for EmbeddedStockMarkStore {
     async fn get(&self, tenant: &TenantId, sku: &str) -> Result<Option<SkuStock>, StoreError> {
         check_sku(sku)?;
         let id = record_key(tenant, sku);
-        Ok(self
-            .file
-            .read(|file| file.skus.get(&id).map(|s| s.stock.clone()))
-            .await)
+        let stored = self.db.read(move |connection| get(connection, &id)).await?;
+        Ok(stored.map(|stored| stored.stock))
     }
 
     async fn record_level(
@@ -81,26 +143,24 @@ impl StockMarkStore for EmbeddedStockMarkStore {
         check_level(location, level)?;
         let mut level = level.clone();
         level.observed_at = truncate_to_millis(level.observed_at);
-        self.file
-            .update(|file| {
-                let stock = entry(file, tenant, sku);
-                let stored = stock.levels.get(location);
-                match judge_level(stored, &level.command_id, level.observed_at) {
-                    LevelDecision::Stale { .. } => {
-                        Ok(Mutation::Unchanged(LevelOutcome::NotNewer {
-                            current: stored.cloned().unwrap_or(level),
-                        }))
-                    }
-                    LevelDecision::Redelivered => {
-                        Ok(Mutation::Unchanged(LevelOutcome::Recorded(stock.clone())))
-                    }
-                    LevelDecision::Record => {
-                        stock.levels.insert(location.to_owned(), level);
-                        Ok(Mutation::Changed(LevelOutcome::Recorded(stock.clone())))
-                    }
+        let location = location.to_owned();
+        self.change(tenant, sku, move |stock| {
+            let stored = stock.levels.get(&location);
+            match judge_level(stored, &level.command_id, level.observed_at) {
+                LevelDecision::Stale { .. } => (
+                    false,
+                    LevelOutcome::NotNewer {
+                        current: stored.cloned().unwrap_or(level),
+                    },
+                ),
+                LevelDecision::Redelivered => (false, LevelOutcome::Recorded(stock.clone())),
+                LevelDecision::Record => {
+                    stock.levels.insert(location, level);
+                    (true, LevelOutcome::Recorded(stock.clone()))
                 }
-            })
-            .await
+            }
+        })
+        .await
     }
 
     async fn record_orders(
@@ -114,25 +174,26 @@ impl StockMarkStore for EmbeddedStockMarkStore {
         if lines.is_empty() {
             return Ok(0);
         }
-        self.file
-            .update(|file| {
-                let mut stored = 0;
-                for line in lines {
-                    let Some(record) = file.skus.get_mut(&record_key(tenant, &line.sku)) else {
+        let tenant = tenant.clone();
+        let lines = lines.to_vec();
+        self.db
+            .write(move |tx| {
+                let mut stored_lines = 0;
+                for line in &lines {
+                    // Only SKUs with a record: stock Afosto never synced has no target.
+                    let id = record_key(&tenant, &line.sku);
+                    let Some(mut record) = get(tx, &id)? else {
                         continue;
                     };
                     if !record.stock.orders.contains_key(&line.order_id) {
                         let mut order = line.order.clone();
                         order.emitted_at = truncate_to_millis(order.emitted_at);
                         record.stock.orders.insert(line.order_id.clone(), order);
-                        stored += 1;
+                        put(tx, &id, &record)?;
+                        stored_lines += 1;
                     }
                 }
-                Ok(if stored == 0 {
-                    Mutation::Unchanged(0)
-                } else {
-                    Mutation::Changed(stored)
-                })
+                Ok(stored_lines)
             })
             .await
     }
@@ -144,24 +205,15 @@ impl StockMarkStore for EmbeddedStockMarkStore {
         order_ids: &[String],
     ) -> Result<(), StoreError> {
         check_sku(sku)?;
-        let id = record_key(tenant, sku);
-        self.file
-            .update(|file| {
-                let Some(record) = file.skus.get_mut(&id) else {
-                    return Ok(Mutation::Unchanged(()));
-                };
-                let before = record.stock.orders.len();
-                record
-                    .stock
-                    .orders
-                    .retain(|order_id, _| !order_ids.contains(order_id));
-                Ok(if record.stock.orders.len() == before {
-                    Mutation::Unchanged(())
-                } else {
-                    Mutation::Changed(())
-                })
-            })
-            .await
+        let order_ids = order_ids.to_vec();
+        self.change_existing(tenant, sku, (), move |stock| {
+            let before = stock.orders.len();
+            stock
+                .orders
+                .retain(|order_id, _| !order_ids.contains(order_id));
+            (stock.orders.len() != before, ())
+        })
+        .await
     }
 
     async fn record_intent(
@@ -174,18 +226,15 @@ impl StockMarkStore for EmbeddedStockMarkStore {
         check_intent(intent)?;
         let mut intent = intent.clone();
         intent.recorded_at = truncate_to_millis(intent.recorded_at);
-        self.file
-            .update(|file| {
-                let stock = entry(file, tenant, sku);
-                if let Some(pending) = &stock.pending {
-                    return Ok(Mutation::Unchanged(IntentOutcome::Busy {
-                        pending: pending.clone(),
-                    }));
-                }
-                stock.pending = Some(intent);
-                Ok(Mutation::Changed(IntentOutcome::Recorded))
-            })
-            .await
+        self.change(tenant, sku, move |stock| {
+            if let Some(pending) = &stock.pending {
+                let pending = pending.clone();
+                return (false, IntentOutcome::Busy { pending });
+            }
+            stock.pending = Some(intent);
+            (true, IntentOutcome::Recorded)
+        })
+        .await
     }
 
     async fn clear_intent(
@@ -195,39 +244,42 @@ impl StockMarkStore for EmbeddedStockMarkStore {
         intent_id: &str,
     ) -> Result<ClearOutcome, StoreError> {
         check_sku(sku)?;
-        let id = record_key(tenant, sku);
-        self.file
-            .update(|file| {
-                let Some(stored) = file.skus.get_mut(&id) else {
-                    return Ok(Mutation::Unchanged(ClearOutcome::IntentMismatch {
-                        pending: None,
-                    }));
-                };
-                let stock = &mut stored.stock;
-                if stock
-                    .pending
-                    .take_if(|p| p.intent_id == intent_id)
-                    .is_none()
-                {
-                    return Ok(Mutation::Unchanged(ClearOutcome::IntentMismatch {
-                        pending: stock.pending.clone(),
-                    }));
-                }
-                Ok(Mutation::Changed(ClearOutcome::Cleared))
-            })
-            .await
+        let intent_id = intent_id.to_owned();
+        let absent = ClearOutcome::IntentMismatch { pending: None };
+        self.change_existing(tenant, sku, absent, move |stock| {
+            if stock
+                .pending
+                .take_if(|p| p.intent_id == intent_id)
+                .is_none()
+            {
+                let pending = stock.pending.clone();
+                return (false, ClearOutcome::IntentMismatch { pending });
+            }
+            (true, ClearOutcome::Cleared)
+        })
+        .await
     }
 
     async fn pending_intents(&self, tenant: &TenantId) -> Result<Vec<SkuStock>, StoreError> {
-        Ok(self
-            .file
-            .read(|file| {
-                file.skus
-                    .values()
-                    .filter(|s| &s.tenant == tenant && s.stock.pending.is_some())
-                    .map(|s| s.stock.clone())
-                    .collect()
+        let tenant = tenant.clone();
+        self.db
+            .read(move |connection| {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT value FROM sku_stock WHERE tenant = ?1 AND pending = 1 \
+                         ORDER BY key",
+                    )
+                    .map_err(sql("select"))?;
+                let rows = statement
+                    .query_map([tenant.as_str()], |row| row.get::<_, String>(0))
+                    .map_err(sql("select"))?;
+                let mut records = Vec::new();
+                for text in rows {
+                    let stored: StoredStock = from_json(WHAT, &text.map_err(sql("select"))?)?;
+                    records.push(stored.stock);
+                }
+                Ok(records)
             })
-            .await)
+            .await
     }
 }

@@ -1,13 +1,12 @@
-//! Embedded tenant store.
+//! Embedded tenant store: table `tenants`, one row per tenant.
 
-use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
-use super::persist::{JsonFile, Mutation};
+use super::db::{Database, KvTable, from_json, sql};
 use connector::ports::clock::truncate_to_millis;
 use connector::ports::paging::check_page;
 use connector::ports::store_keys::{decode_page_token, encode_page_token};
@@ -15,20 +14,35 @@ use connector::ports::tenants::{CreateOutcome, DeleteOutcome, UpdateOutcome};
 use connector::ports::{Page, PageRequest, StoreError, TenantStore};
 use domain::tenant::{TenantConfig, TenantId};
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct TenantsFile {
-    tenants: BTreeMap<TenantId, TenantConfig>,
-}
+pub(crate) const TABLE: KvTable = KvTable {
+    name: "tenants",
+    what: "tenant",
+};
 
 pub struct EmbeddedTenantStore {
-    file: JsonFile<TenantsFile>,
+    db: Arc<Database>,
 }
 
 impl EmbeddedTenantStore {
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            file: JsonFile::open(dir.join("tenants.json")).await?,
+            db: Database::open(dir).await?,
         })
+    }
+}
+
+/// The JSON-file format this store had before SQLite (`tenants.json`), for the migration.
+#[derive(serde::Deserialize)]
+pub(crate) struct LegacyFile {
+    tenants: std::collections::BTreeMap<TenantId, TenantConfig>,
+}
+
+impl LegacyFile {
+    pub(crate) fn import(self, tx: &rusqlite::Transaction<'_>) -> Result<usize, StoreError> {
+        for (id, config) in &self.tenants {
+            TABLE.put(tx, id.as_str(), config)?;
+        }
+        Ok(self.tenants.len())
     }
 }
 
@@ -40,16 +54,16 @@ impl TenantStore for EmbeddedTenantStore {
         now: DateTime<Utc>,
     ) -> Result<CreateOutcome, StoreError> {
         let now = truncate_to_millis(now);
-        self.file
-            .update(|file| {
-                if file.tenants.contains_key(&config.id) {
-                    return Ok(Mutation::Unchanged(CreateOutcome::AlreadyExists));
+        self.db
+            .write(move |tx| {
+                if TABLE.get::<TenantConfig>(tx, config.id.as_str())?.is_some() {
+                    return Ok(CreateOutcome::AlreadyExists);
                 }
                 config.version = 1;
                 config.created_at = now;
                 config.updated_at = now;
-                file.tenants.insert(config.id.clone(), config.clone());
-                Ok(Mutation::Changed(CreateOutcome::Created(config)))
+                TABLE.put(tx, config.id.as_str(), &config)?;
+                Ok(CreateOutcome::Created(config))
             })
             .await
     }
@@ -60,27 +74,28 @@ impl TenantStore for EmbeddedTenantStore {
         now: DateTime<Utc>,
     ) -> Result<UpdateOutcome, StoreError> {
         let now = truncate_to_millis(now);
-        self.file
-            .update(|file| {
-                let Some(current) = file.tenants.get_mut(&config.id) else {
-                    return Ok(Mutation::Unchanged(UpdateOutcome::NotFound));
+        self.db
+            .write(move |tx| {
+                let Some(current) = TABLE.get::<TenantConfig>(tx, config.id.as_str())? else {
+                    return Ok(UpdateOutcome::NotFound);
                 };
                 if current.version != config.version {
-                    return Ok(Mutation::Unchanged(UpdateOutcome::Stale {
-                        current: current.clone(),
-                    }));
+                    return Ok(UpdateOutcome::Stale { current });
                 }
                 config.version += 1;
                 config.created_at = current.created_at;
                 config.updated_at = now;
-                *current = config.clone();
-                Ok(Mutation::Changed(UpdateOutcome::Updated(config)))
+                TABLE.put(tx, config.id.as_str(), &config)?;
+                Ok(UpdateOutcome::Updated(config))
             })
             .await
     }
 
     async fn get(&self, id: &TenantId) -> Result<Option<TenantConfig>, StoreError> {
-        Ok(self.file.read(|file| file.tenants.get(id).cloned()).await)
+        let id = id.clone();
+        self.db
+            .read(move |connection| TABLE.get(connection, id.as_str()))
+            .await
     }
 
     async fn list_active(&self, page: PageRequest) -> Result<Page<TenantConfig>, StoreError> {
@@ -92,11 +107,13 @@ impl TenantStore for EmbeddedTenantStore {
     }
 
     async fn delete(&self, id: &TenantId) -> Result<DeleteOutcome, StoreError> {
-        self.file
-            .update(|file| {
-                Ok(match file.tenants.remove(id) {
-                    Some(_) => Mutation::Changed(DeleteOutcome::Deleted),
-                    None => Mutation::Unchanged(DeleteOutcome::NotFound),
+        let id = id.clone();
+        self.db
+            .write(move |tx| {
+                Ok(if TABLE.delete(tx, id.as_str())? {
+                    DeleteOutcome::Deleted
+                } else {
+                    DeleteOutcome::NotFound
                 })
             })
             .await
@@ -113,21 +130,30 @@ impl EmbeddedTenantStore {
         let limit = check_page(&page)?;
         let after: Option<TenantId> = page.token.as_ref().map(decode_page_token).transpose()?;
         let (items, more) = self
-            .file
-            .read(|file| {
-                let start = match &after {
-                    Some(after) => std::ops::Bound::Excluded(after),
-                    None => std::ops::Bound::Unbounded,
-                };
-                let mut kept = file
-                    .tenants
-                    .range((start, std::ops::Bound::Unbounded))
-                    .map(|(_, config)| config)
-                    .filter(|config| keep(config));
-                let items: Vec<TenantConfig> = kept.by_ref().take(limit).cloned().collect();
-                (items, kept.next().is_some())
+            .db
+            .read(move |connection| {
+                let after = after.as_ref().map_or("", TenantId::as_str);
+                let mut statement = connection
+                    .prepare_cached("SELECT value FROM tenants WHERE key > ?1 ORDER BY key")
+                    .map_err(sql("select"))?;
+                let rows = statement
+                    .query_map([after], |row| row.get::<_, String>(0))
+                    .map_err(sql("select"))?;
+                let mut items = Vec::new();
+                for text in rows {
+                    let config: TenantConfig =
+                        from_json(TABLE.what, &text.map_err(sql("select"))?)?;
+                    if !keep(&config) {
+                        continue;
+                    }
+                    if items.len() == limit {
+                        return Ok((items, true));
+                    }
+                    items.push(config);
+                }
+                Ok((items, false))
             })
-            .await;
+            .await?;
         let next = match (more, items.last()) {
             (true, Some(last)) => Some(encode_page_token(&last.id)?),
             _ => None,

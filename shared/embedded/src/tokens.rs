@@ -1,23 +1,29 @@
-//! Embedded token store. The state file is owner-readable only; it is for local runs.
+//! Embedded token store: table `tokens`, one row per tenant. The database file is
+//! owner-readable only; it is for local runs.
 
-use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::persist::{JsonFile, Mutation};
+use super::db::{Database, KvTable};
 use connector::ports::clock::truncate_to_millis;
 use connector::ports::tokens::TokenPutOutcome;
 use connector::ports::{StoreError, TokenStore};
 use domain::tenant::TenantId;
 use domain::tokens::TenantTokens;
 
-/// The on-disk form; deliberately without `Debug` so tokens cannot end up in logs.
+pub(crate) const TABLE: KvTable = KvTable {
+    name: "tokens",
+    what: "tokens",
+};
+
+/// The stored form; deliberately without `Debug` so tokens cannot end up in logs.
 #[derive(Clone, Serialize, Deserialize)]
-struct StoredTokens {
+pub(crate) struct StoredTokens {
     access_token: String,
     access_expires_at: DateTime<Utc>,
     refresh_token: Option<String>,
@@ -33,21 +39,36 @@ impl StoredTokens {
             version: self.version,
         }
     }
+
+    /// The token values, for the test that scans the other tables for them.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.access_token.as_str()).chain(self.refresh_token.as_deref())
+    }
 }
 
-#[derive(Clone, Default, Serialize, Deserialize)]
-struct TokensFile {
-    tenants: BTreeMap<TenantId, StoredTokens>,
+/// The JSON-file format this store had before SQLite (`tokens.json`), for the migration.
+#[derive(Deserialize)]
+pub(crate) struct LegacyFile {
+    tenants: std::collections::BTreeMap<TenantId, StoredTokens>,
+}
+
+impl LegacyFile {
+    pub(crate) fn import(self, tx: &rusqlite::Transaction<'_>) -> Result<usize, StoreError> {
+        for (tenant, tokens) in &self.tenants {
+            TABLE.put(tx, tenant.as_str(), tokens)?;
+        }
+        Ok(self.tenants.len())
+    }
 }
 
 pub struct EmbeddedTokenStore {
-    file: JsonFile<TokensFile>,
+    db: Arc<Database>,
 }
 
 impl EmbeddedTokenStore {
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            file: JsonFile::open(dir.join("tokens.json")).await?,
+            db: Database::open(dir).await?,
         })
     }
 }
@@ -55,10 +76,12 @@ impl EmbeddedTokenStore {
 #[async_trait]
 impl TokenStore for EmbeddedTokenStore {
     async fn get(&self, tenant: &TenantId) -> Result<Option<TenantTokens>, StoreError> {
-        Ok(self
-            .file
-            .read(|file| file.tenants.get(tenant).map(StoredTokens::to_tokens))
-            .await)
+        let tenant = tenant.clone();
+        let stored = self
+            .db
+            .read(move |connection| TABLE.get::<StoredTokens>(connection, tenant.as_str()))
+            .await?;
+        Ok(stored.as_ref().map(StoredTokens::to_tokens))
     }
 
     async fn put_if_version(
@@ -66,40 +89,36 @@ impl TokenStore for EmbeddedTokenStore {
         tenant: &TenantId,
         tokens: &TenantTokens,
     ) -> Result<TokenPutOutcome, StoreError> {
-        self.file
-            .update(|file| {
-                let stored_version = file.tenants.get(tenant).map_or(0, |t| t.version);
-                if stored_version != tokens.version {
-                    return Ok(Mutation::Unchanged(TokenPutOutcome::Stale {
-                        current: file.tenants.get(tenant).map(StoredTokens::to_tokens),
-                    }));
+        let tenant = tenant.clone();
+        let expected = tokens.version;
+        let version = expected + 1;
+        let next = StoredTokens {
+            access_token: tokens.access_token.expose_secret().to_owned(),
+            access_expires_at: truncate_to_millis(tokens.access_expires_at),
+            refresh_token: tokens
+                .refresh_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
+            version,
+        };
+        self.db
+            .write(move |tx| {
+                let current = TABLE.get::<StoredTokens>(tx, tenant.as_str())?;
+                if current.as_ref().map_or(0, |t| t.version) != expected {
+                    return Ok(TokenPutOutcome::Stale {
+                        current: current.as_ref().map(StoredTokens::to_tokens),
+                    });
                 }
-                let version = tokens.version + 1;
-                file.tenants.insert(
-                    tenant.clone(),
-                    StoredTokens {
-                        access_token: tokens.access_token.expose_secret().to_owned(),
-                        access_expires_at: truncate_to_millis(tokens.access_expires_at),
-                        refresh_token: tokens
-                            .refresh_token
-                            .as_ref()
-                            .map(|t| t.expose_secret().to_owned()),
-                        version,
-                    },
-                );
-                Ok(Mutation::Changed(TokenPutOutcome::Stored { version }))
+                TABLE.put(tx, tenant.as_str(), &next)?;
+                Ok(TokenPutOutcome::Stored { version })
             })
             .await
     }
 
     async fn delete(&self, tenant: &TenantId) -> Result<(), StoreError> {
-        self.file
-            .update(|file| {
-                Ok(match file.tenants.remove(tenant) {
-                    Some(_) => Mutation::Changed(()),
-                    None => Mutation::Unchanged(()),
-                })
-            })
+        let tenant = tenant.clone();
+        self.db
+            .write(move |tx| TABLE.delete(tx, tenant.as_str()).map(|_| ()))
             .await
     }
 }

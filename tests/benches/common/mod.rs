@@ -14,7 +14,7 @@ pub fn size(name: &str, default: usize) -> usize {
 }
 
 /// A fixed instant, so shop data and event ids are the same run after run.
-#[allow(dead_code)] // the latency bench runs on the real clock
+#[allow(dead_code)] // not every bench seeds a shop (the latency bench runs on the real clock)
 pub fn epoch() -> DateTime<Utc> {
     DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default()
 }

@@ -16,13 +16,13 @@ use serde_json::{Value, json};
 mod first_run;
 mod tenant_changes;
 
-const SHOP: &str = "runner-shop";
-const CLIENT_ID: &str = "runner-client";
-const CLIENT_SECRET: &str = "runner-secret-5d1e";
+pub(crate) const SHOP: &str = "runner-shop";
+pub(crate) const CLIENT_ID: &str = "runner-client";
+pub(crate) const CLIENT_SECRET: &str = "runner-secret-5d1e";
 
-struct Run {
-    code: i32,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stderr: String,
 }
 
 /// Runs the CLI to its end; blocking, so the caller steps off the runtime's worker.
@@ -45,7 +45,7 @@ fn cli(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
     }
 }
 
-async fn run_cli(args: Vec<String>, stdin: String, env: Vec<(&str, &str)>) -> Run {
+pub(crate) async fn run_cli(args: Vec<String>, stdin: String, env: Vec<(&str, &str)>) -> Run {
     tokio::task::block_in_place(|| {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         cli(&args, &stdin, &env)
@@ -53,7 +53,7 @@ async fn run_cli(args: Vec<String>, stdin: String, env: Vec<(&str, &str)>) -> Ru
 }
 
 /// The shop, its two orders created at `created_at` (the sandbox clock's now when `None`).
-async fn shop_with_orders_created(
+pub(crate) async fn shop_with_orders_created(
     created_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> (SandboxHandle, Vec<(uuid::Uuid, String)>) {
     let sandbox = Sandbox::start("127.0.0.1:0").await.expect("sandbox starts");
@@ -81,7 +81,7 @@ async fn shop_with_orders_created(
     (sandbox, orders)
 }
 
-fn lines(path: &Path) -> Vec<Value> {
+pub(crate) fn lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -89,7 +89,7 @@ fn lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-fn count(messages: &[Value], kind: &str, order_id: Option<&str>) -> usize {
+pub(crate) fn count(messages: &[Value], kind: &str, order_id: Option<&str>) -> usize {
     messages
         .iter()
         .filter(|m| m["type"] == kind)

@@ -159,12 +159,16 @@ async fn embedded_tokens_survive_reopen_and_the_file_is_private() {
     assert_eq!(refresh_of(&read).as_deref(), Some("r"));
     #[cfg(unix)]
     {
+        // The database and SQLite's write-ahead log and shared-memory files beside it.
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("tokens.json"))
-            .expect("state file")
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o077, 0, "tokens.json is readable by its owner only");
+        for suffix in ["", "-wal", "-shm"] {
+            let name = format!("{}{suffix}", ::embedded::DATABASE_FILE);
+            let mode = std::fs::metadata(dir.path().join(&name))
+                .expect("state file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{name} is readable by its owner only");
+        }
     }
     let debug = format!("{read:?}");
     assert!(

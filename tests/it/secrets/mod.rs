@@ -228,25 +228,9 @@ impl World {
         response.batch_item_failures.is_empty() && dead.is_empty()
     }
 
-    /// Every state file but the token and secret stores (where secrets belong), as text.
+    /// Everything stored but the token and secret stores (where secrets belong), as text.
     fn state_files(&self) -> Vec<(String, String)> {
-        let mut files = Vec::new();
-        let mut dirs = vec![self.dir.path().to_owned()];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).expect("readable").flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path
-                    .file_name()
-                    .is_some_and(|name| name != "tokens.json" && name != "secrets.json")
-                {
-                    let text = std::fs::read_to_string(&path).unwrap_or_default();
-                    files.push((path.display().to_string(), text));
-                }
-            }
-        }
-        files
+        stored_texts(self.dir.path())
     }
 
     /// `tenant verify` of the real binary on this state directory. Run off the runtime's
@@ -542,50 +526,14 @@ async fn on_aws_no_sink_sees_a_token() {
 /// state, idempotency records with the results sent to Afosto, queues, dead letters), nor
 /// in `outputs`. Returns the problems found.
 pub fn secrets_outside_their_stores(dir: &std::path::Path, outputs: &[String]) -> Vec<String> {
-    let read = |name: &str| -> serde_json::Value {
-        std::fs::read_to_string(dir.join(name))
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default()
-    };
-    let mut secrets: Vec<String> = Vec::new();
-    if let Some(tenants) = read("tokens.json")["tenants"].as_object() {
-        for tokens in tenants.values() {
-            for key in ["access_token", "refresh_token"] {
-                if let Some(token) = tokens[key].as_str() {
-                    secrets.push(token.to_owned());
-                }
-            }
-        }
-    }
-    if let Some(values) = read("secrets.json")["secrets"].as_object() {
-        secrets.extend(
-            values
-                .values()
-                .filter_map(|v| v.as_str().map(str::to_owned)),
-        );
-    }
+    let mut secrets = ::embedded::inspect::stored_secrets(dir).unwrap_or_default();
     secrets.retain(|secret| secret.len() >= 8);
     let mut texts: Vec<(String, String)> = outputs
         .iter()
         .enumerate()
         .map(|(n, text)| (format!("output {n}"), text.clone()))
         .collect();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(current) = dirs.pop() {
-        for entry in std::fs::read_dir(&current).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path
-                .file_name()
-                .is_some_and(|name| name != "tokens.json" && name != "secrets.json")
-            {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                texts.push((path.display().to_string(), text));
-            }
-        }
-    }
+    texts.extend(stored_texts(dir));
     let mut problems = Vec::new();
     for (sink, text) in &texts {
         for secret in &secrets {
@@ -598,4 +546,33 @@ pub fn secrets_outside_their_stores(dir: &std::path::Path, outputs: &[String]) -
         problems.push("no stored secret found to scan for".to_owned());
     }
     problems
+}
+
+/// Every row of the state database but those of the token and secret stores (where secrets
+/// belong), and every other file of the state directory, as text: where a secret must not
+/// be. The database files themselves are read through SQLite (they also hold the tokens).
+fn stored_texts(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut texts: Vec<(String, String)> = ::embedded::inspect::rows_as_text(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(table, _)| table != "tokens" && table != "secrets")
+        .map(|(table, row)| (format!("table {table}"), row))
+        .collect();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(current) = dirs.pop() {
+        for entry in std::fs::read_dir(&current).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.file_name().is_some_and(|name| {
+                !name
+                    .to_string_lossy()
+                    .starts_with(::embedded::DATABASE_FILE)
+            }) {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                texts.push((path.display().to_string(), text));
+            }
+        }
+    }
+    texts
 }

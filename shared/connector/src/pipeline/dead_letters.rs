@@ -1,5 +1,5 @@
 //! Dead-letter tools written once over the queue port: look at a dead-letter queue without
-//! consuming it, and replay its messages to their source queue in FIFO group order, one
+//! consuming it (`MessageQueue::peek`), and replay its messages to their source queue in FIFO group order, one
 //! message or all. The operator CLI's `dlq` commands run these on either backend.
 
 use std::time::Duration;
@@ -10,35 +10,15 @@ use crate::ports::{MessageQueue, StoreError};
 /// How long dead-letter tools hide the messages they look at; long enough for a batch.
 const TOOL_VISIBILITY: Duration = Duration::from_secs(30);
 
-/// Up to `max` messages of a (dead-letter) queue without consuming them: they are made
-/// visible again before returning. Receiving raises their receive count.
+/// Up to `max` messages of a (dead-letter) queue without consuming them, through the
+/// queue's [`MessageQueue::peek`]: the embedded queue reads them as they are; SQS can only
+/// receive them and make them visible again, which raises their receive count
+/// ([`MessageQueue::peek_receives`] says which).
 pub async fn peek(
     queue: &dyn MessageQueue,
     max: usize,
 ) -> Result<Vec<ReceivedMessage>, StoreError> {
-    let mut seen: Vec<ReceivedMessage> = Vec::new();
-    let mut outcome = Ok(());
-    while seen.len() < max {
-        let want = (max - seen.len()).min(limits::BATCH) as u32;
-        match queue
-            .receive(want, Duration::ZERO, Some(TOOL_VISIBILITY))
-            .await
-        {
-            Ok(batch) if batch.is_empty() => break,
-            Ok(batch) => seen.extend(batch),
-            Err(e) => {
-                outcome = Err(e);
-                break;
-            }
-        }
-    }
-    // Hand every message back even when a receive failed, so nothing stays hidden.
-    for message in &seen {
-        queue
-            .change_visibility(&message.receipt_handle, Duration::ZERO)
-            .await?;
-    }
-    outcome.map(|()| seen)
+    queue.peek(max).await
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Ports: the traits through which the domain reads and writes state and queues.
 //!
 //! Every port is an object-safe async trait (`Arc<dyn Port>`), implemented by the AWS
-//! adapters (DynamoDB, SQS, Secrets Manager) and the embedded, file-backed adapters with
+//! adapters (DynamoDB, SQS, Secrets Manager) and the embedded (SQLite) adapters with
 //! the same conditional semantics. A lost race or a failed condition is an outcome enum
 //! variant; [`StoreError`] is reserved for real failures.
 

@@ -273,6 +273,54 @@ pub trait MessageQueue: Send + Sync {
     ) -> Result<(), StoreError>;
 
     async fn depth(&self) -> Result<QueueDepth, StoreError>;
+
+    /// Up to `max` visible messages, oldest first, for looking at (the operator's `dlq list`
+    /// and `dlq show`); their receipts are not for deleting. The default receives them and
+    /// makes them visible again at once ([`peek_by_receiving`]), which raises their receive
+    /// count: SQS has no way to look without receiving. An adapter that can read without
+    /// receiving overrides this and [`Self::peek_receives`].
+    async fn peek(&self, max: usize) -> Result<Vec<ReceivedMessage>, StoreError> {
+        peek_by_receiving(self, max).await
+    }
+
+    /// Whether [`Self::peek`] receives (raising the receive count of what it shows).
+    fn peek_receives(&self) -> bool {
+        true
+    }
+}
+
+/// How long [`peek_by_receiving`] hides the messages it looks at; long enough for a batch.
+const PEEK_VISIBILITY: Duration = Duration::from_secs(30);
+
+/// Looks at up to `max` messages by receiving them and making them visible again before
+/// returning, even when a receive failed, so nothing stays hidden. Raises their receive
+/// count.
+pub async fn peek_by_receiving<Q: MessageQueue + ?Sized>(
+    queue: &Q,
+    max: usize,
+) -> Result<Vec<ReceivedMessage>, StoreError> {
+    let mut seen: Vec<ReceivedMessage> = Vec::new();
+    let mut outcome = Ok(());
+    while seen.len() < max {
+        let want = (max - seen.len()).min(limits::BATCH) as u32;
+        match queue
+            .receive(want, Duration::ZERO, Some(PEEK_VISIBILITY))
+            .await
+        {
+            Ok(batch) if batch.is_empty() => break,
+            Ok(batch) => seen.extend(batch),
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    for message in &seen {
+        queue
+            .change_visibility(&message.receipt_handle, Duration::ZERO)
+            .await?;
+    }
+    outcome.map(|()| seen)
 }
 
 /// Checks one outgoing message against the rules SQS applies, identically for every adapter.
