@@ -113,12 +113,30 @@ impl ShopTimeZone {
         }
     }
 
+    /// The latest instant `reading` can stand for: the later one of an hour that repeats,
+    /// [`Self::instant`] otherwise.
+    pub fn latest_instant(&self, reading: BeyondTimestamp) -> DateTime<Utc> {
+        let at = reading.0;
+        if self.offset_free() {
+            return at;
+        }
+        match civil(at).map(|civil| self.zone.to_ambiguous_timestamp(civil).offset()) {
+            Some(AmbiguousOffset::Fold { before, after }) => {
+                at - seconds(before).min(seconds(after))
+            }
+            _ => self.instant(reading),
+        }
+    }
+
     /// Turns the order's readings (`createdAt`, `updatedAt`, `entryDate`) into the UTC
     /// instants they stand for, so everything downstream compares instants.
     pub fn to_utc_readings(&self, order: &mut Order) {
         if self.offset_free() {
             return;
         }
+        order.updated_at_latest = order
+            .updated_at
+            .map(|reading| BeyondTimestamp(self.latest_instant(reading)));
         for at in [
             &mut order.created_at,
             &mut order.updated_at,
@@ -314,6 +332,18 @@ mod tests {
         let plain = ShopTimeZone::utc();
         let at = utc("2024-01-10T12:00:00Z");
         assert_eq!(plain.instant(plain.reading(at)), at);
+    }
+
+    #[test]
+    fn the_latest_instant_of_a_repeated_reading_is_its_second_pass() {
+        let zone = berlin();
+        let repeated = reading("2026-10-25T02:30:00");
+        assert_eq!(zone.latest_instant(repeated), utc("2026-10-25T01:30:00Z"));
+        // Outside the repeated hour there is one instant; UTC has no repeated hour.
+        let summer = reading("2026-07-01T12:00:00");
+        assert_eq!(zone.latest_instant(summer), zone.instant(summer));
+        let utc_zone = ShopTimeZone::parse("UTC").expect("UTC");
+        assert_eq!(utc_zone.latest_instant(repeated), repeated.0);
     }
 
     #[test]

@@ -320,10 +320,12 @@ pub fn diff(
 }
 
 /// The newest `updatedAt` the ledger has seen, when `order` is older than it. Equal
-/// times are the same snapshot (or one the shop could not tell apart): not stale.
+/// times are the same snapshot (or one the shop could not tell apart): not stale. A
+/// reading of an hour that repeats is judged by the latest instant it can stand for
+/// (`updated_at_latest`): a change in that hour's second pass is not older.
 fn stale_against(previous: Option<&LedgerState>, order: &Order) -> Option<DateTime<Utc>> {
     let seen = previous?.seen_updated_at?;
-    let at = order.updated_at?.as_utc();
+    let at = order.updated_at_latest.or(order.updated_at)?.as_utc();
     (at < seen).then_some(seen)
 }
 
