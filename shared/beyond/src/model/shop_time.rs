@@ -58,9 +58,38 @@ impl ShopTimeZone {
         }
     }
 
-    /// A zone by its IANA name (`Europe/Berlin`) or `UTC`.
+    /// A fixed offset east of UTC (`UTC+02:00`), with no daylight saving: what the
+    /// connector learns of a shop without a configured zone (`super::shop_offset`).
+    /// `None` beyond ±18 h or for an offset that is not whole seconds.
+    pub fn fixed(offset: TimeDelta) -> Option<Self> {
+        if offset.is_zero() {
+            return Some(Self::utc());
+        }
+        if offset.subsec_nanos() != 0 {
+            return None;
+        }
+        let seconds = i32::try_from(offset.num_seconds()).ok()?;
+        let zone = TimeZone::fixed(jiff::tz::Offset::from_seconds(seconds).ok()?);
+        let (sign, magnitude) = if seconds < 0 {
+            ('-', -seconds)
+        } else {
+            ('+', seconds)
+        };
+        let (hours, minutes) = (magnitude / 3600, magnitude % 3600 / 60);
+        let mut name = format!("UTC{sign}{hours:02}:{minutes:02}");
+        if magnitude % 60 != 0 {
+            name.push_str(&format!(":{:02}", magnitude % 60));
+        }
+        Some(Self { name, zone })
+    }
+
+    /// A zone by its IANA name (`Europe/Berlin`), `UTC`, or a fixed offset
+    /// (`UTC+02:00`, `UTC-05:30`).
     pub fn parse(name: &str) -> Result<Self, InvalidTimeZone> {
         let name = name.trim();
+        if let Some(fixed) = parse_fixed(name) {
+            return Ok(fixed);
+        }
         let zone = TimeZone::get(name).map_err(|source| InvalidTimeZone {
             name: name.to_owned(),
             source,
@@ -181,6 +210,38 @@ impl ShopTimeZone {
     }
 }
 
+/// `UTC+HH:MM` / `UTC-HH:MM` (seconds optional), as [`ShopTimeZone::fixed`] names them.
+fn parse_fixed(name: &str) -> Option<ShopTimeZone> {
+    let rest = name.strip_prefix("UTC")?;
+    let (sign, rest) = match rest.as_bytes().first()? {
+        b'+' => (1, &rest[1..]),
+        b'-' => (-1, &rest[1..]),
+        _ => return None,
+    };
+    let mut parts = rest.split(':');
+    let mut next = || -> Option<i64> {
+        let part = parts.next()?;
+        (part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let hours = next()?;
+    let minutes = next()?;
+    let seconds = match parts.next() {
+        None => 0,
+        Some(part) if part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit()) => {
+            part.parse().ok()?
+        }
+        Some(_) => return None,
+    };
+    if parts.next().is_some() || minutes >= 60 || seconds >= 60 {
+        return None;
+    }
+    ShopTimeZone::fixed(TimeDelta::seconds(
+        sign * (hours * 3600 + minutes * 60 + seconds),
+    ))
+}
+
 fn timestamp(instant: DateTime<Utc>) -> jiff::Timestamp {
     let nanos = i32::try_from(instant.timestamp_subsec_nanos().min(999_999_999)).unwrap_or(0);
     jiff::Timestamp::new(instant.timestamp(), nanos).unwrap_or(if instant.timestamp() < 0 {
@@ -293,6 +354,48 @@ mod tests {
         let back: ShopTimeZone = serde_json::from_str(&json).expect("deserializes");
         assert_eq!(back, berlin());
         assert!(serde_json::from_str::<ShopTimeZone>("\"Mars/Olympus\"").is_err());
+    }
+
+    #[test]
+    fn fixed_offsets_are_named_and_round_trip() {
+        let plus_two = ShopTimeZone::fixed(TimeDelta::hours(2)).expect("an offset");
+        assert_eq!(plus_two.name(), "UTC+02:00");
+        assert_eq!(
+            plus_two.instant(reading("2026-12-01T12:00:00")),
+            utc("2026-12-01T10:00:00Z"),
+            "a fixed offset keeps no daylight saving"
+        );
+        let minus = ShopTimeZone::fixed(TimeDelta::minutes(-(9 * 60 + 30))).expect("an offset");
+        assert_eq!(minus.name(), "UTC-09:30");
+        assert_eq!(ShopTimeZone::parse("UTC-09:30").expect("parses"), minus);
+        assert_eq!(
+            ShopTimeZone::parse(" UTC+05:45 ")
+                .expect("parses")
+                .offset_at(Utc::now()),
+            TimeDelta::minutes(345)
+        );
+        assert!(
+            ShopTimeZone::fixed(TimeDelta::zero())
+                .expect("UTC")
+                .is_utc()
+        );
+        assert!(ShopTimeZone::fixed(TimeDelta::hours(30)).is_none());
+        assert!(ShopTimeZone::fixed(TimeDelta::milliseconds(1500)).is_none());
+        for bad in [
+            "UTC+2",
+            "UTC+02:60",
+            "UTC+02:00:00:00",
+            "UTC*02:00",
+            "UTC+0a:00",
+            "UTC+99:00",
+        ] {
+            assert!(ShopTimeZone::parse(bad).is_err(), "{bad}");
+        }
+        let json = serde_json::to_string(&plus_two).expect("serializes");
+        assert_eq!(
+            serde_json::from_str::<ShopTimeZone>(&json).expect("deserializes"),
+            plus_two
+        );
     }
 
     #[test]
