@@ -287,3 +287,82 @@ async fn a_cancel_answer_teaches_the_offset(backend: Backend) {
         )
     );
 }
+
+/// A shop answering `GET /orders/{id}` with `date` as its `Date` header(s) (raw bytes:
+/// absent, malformed, not UTF-8, repeated): the client decodes the order and reports no
+/// `Date`, so nothing is learned and nothing fails.
+#[tokio::test]
+async fn malformed_or_absent_date_headers_teach_nothing_and_fail_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let order_id = Uuid::new_v4();
+    let body = json!({ "_id": order_id, "updatedAt": "2026-12-02T18:00:00.000" }).to_string();
+    let cases: Vec<(Vec<u8>, bool)> = vec![
+        (Vec::new(), false),
+        (b"Date: yesterday\r\n".to_vec(), false),
+        (b"Date: 2026-12-02T17:00:00Z\r\n".to_vec(), false),
+        (b"Date: Wed, 02 Dec 2026 17:00:00 +0100\r\n".to_vec(), false),
+        (
+            b"Date: Wed, 02 Dec 2026 17:00:00 \xff\xfe GMT\r\n".to_vec(),
+            false,
+        ),
+        (
+            format!("Date: {} GMT\r\n", "9".repeat(5000)).into_bytes(),
+            false,
+        ),
+        (
+            b"Date: Wed, 02 Dec 2026 17:00:00 GMT\r\nDate: nonsense\r\n".to_vec(),
+            true,
+        ),
+        (b"Date: Wed, 02 Dec 2026 17:00:00 GMT\r\n".to_vec(), true),
+    ];
+    for (headers, dated) in cases {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
+        let port = listener.local_addr().expect("address").port();
+        let response = [
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/hal+json\r\nConnection: close\r\n"
+                .to_vec(),
+            headers.clone(),
+            format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes(),
+        ]
+        .concat();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accepts");
+            let mut request = vec![0u8; 8192];
+            let _ = socket.read(&mut request).await;
+            socket.write_all(&response).await.expect("answers");
+            socket.shutdown().await.ok();
+        });
+        let config =
+            beyond::ClientConfig::new(&format!("http://127.0.0.1:{port}/api")).expect("a URL");
+        let client = beyond::BeyondClient::new(
+            &config,
+            Arc::new(beyond::StaticToken(secrecy::SecretString::from("token"))),
+        )
+        .expect("a client");
+        let answer = client
+            .get_order_dated(order_id)
+            .await
+            .unwrap_or_else(|error| panic!("{:?}: {error}", String::from_utf8_lossy(&headers)));
+        server.await.expect("server ends");
+        assert_eq!(answer.value.id, order_id);
+        let label = String::from_utf8_lossy(&headers);
+        if dated {
+            // The first of repeated headers counts; here it is a valid one.
+            let date = answer.date.expect("a date");
+            assert_eq!(date.to_rfc3339(), "2026-12-02T17:00:00+00:00", "{label}");
+            let sample =
+                connector::pipeline::shop_offset::ClockSample::of(answer.date, &answer.value);
+            assert_eq!(
+                sample
+                    .updated
+                    .and_then(|updated| beyond::model::observed_offset(date, updated)),
+                Some(TimeDelta::hours(1))
+            );
+        } else {
+            assert_eq!(answer.date, None, "{label}");
+        }
+    }
+}
