@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{ApplyError, CommandApplier, Executed};
 use crate::pipeline::shop_offset::{self, ClockSample};
 use crate::ports::idempotency::{ClaimOutcome, IdempotencyKey};
-use beyond::model::{Dated, Order, OrderProcesses};
+use beyond::model::{Order, OrderProcesses};
 use beyond::{BeyondClient, BeyondError, OrderQuery};
 use contracts::command::{Action, Command, OrderRef};
 use contracts::command_result::SkipCode;
@@ -278,16 +278,17 @@ async fn run_call(
     created: Option<Uuid>,
 ) -> Result<CallAnswer, BeyondError> {
     Ok(match make_call(client, order_id, call, created).await? {
-        Made::Order(answer) => CallAnswer {
+        Made::Order(sample) => CallAnswer {
             new_process: None,
-            clock: Some(ClockSample::of(answer.date, &answer.value)),
+            clock: Some(sample),
         },
         Made::Process(new_process) => new_process.into(),
     })
 }
 
 enum Made {
-    Order(Dated<Order>),
+    /// An answer carrying the order the call changed: what it shows of the shop's clock.
+    Order(ClockSample),
     Process(Option<Uuid>),
 }
 
@@ -309,7 +310,7 @@ async fn make_call(
             return client
                 .cancel_order_dated(order_id, body)
                 .await
-                .map(Made::Order);
+                .map(|answer| Made::Order(ClockSample::of(answer.date, &answer.value)));
         }
         PlannedCall::CreateCancelation(body) => client
             .create_cancel_process(order_id, body)
