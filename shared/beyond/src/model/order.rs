@@ -66,6 +66,12 @@ pub struct Order {
     pub created_at: Option<BeyondTimestamp>,
     #[serde(default)]
     pub updated_at: Option<BeyondTimestamp>,
+    /// Set only when `updated_at` was turned into an instant from a reading of the hour
+    /// that repeats when daylight saving ends (`ShopTimeZone::to_utc_readings`): the
+    /// **later** of the two instants the reading may stand for (`updated_at` holds the
+    /// earlier). Never on the wire.
+    #[serde(skip)]
+    pub updated_at_latest: Option<BeyondTimestamp>,
     /// Business order date; may differ from `createdAt` (e.g. imported orders).
     #[serde(default)]
     pub entry_date: Option<BeyondTimestamp>,

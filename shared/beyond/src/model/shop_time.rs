@@ -142,12 +142,34 @@ impl ShopTimeZone {
         }
     }
 
+    /// The **later** instant a reading may stand for: differs from [`Self::instant`] only
+    /// for a reading of the hour that repeats.
+    pub fn latest_instant(&self, reading: BeyondTimestamp) -> DateTime<Utc> {
+        let at = reading.0;
+        if self.offset_free() {
+            return at;
+        }
+        match civil(at).map(|civil| self.zone.to_ambiguous_timestamp(civil).offset()) {
+            Some(AmbiguousOffset::Fold { before, after }) => {
+                at - seconds(before).min(seconds(after))
+            }
+            _ => self.instant(reading),
+        }
+    }
+
     /// Turns the order's readings (`createdAt`, `updatedAt`, `entryDate`) into the UTC
-    /// instants they stand for, so everything downstream compares instants.
+    /// instants they stand for, so everything downstream compares instants. An
+    /// `updatedAt` of the repeated hour also keeps its later instant
+    /// (`Order::updated_at_latest`): a snapshot is only certainly older than another when
+    /// even that is older (the stale-read guard of the order diff).
     pub fn to_utc_readings(&self, order: &mut Order) {
         if self.offset_free() {
             return;
         }
+        order.updated_at_latest = order.updated_at.and_then(|reading| {
+            let latest = self.latest_instant(reading);
+            (latest != self.instant(reading)).then_some(BeyondTimestamp(latest))
+        });
         for at in [
             &mut order.created_at,
             &mut order.updated_at,
@@ -430,6 +452,15 @@ mod tests {
         assert_eq!(
             zone.reading(utc("2026-10-25T01:30:00Z")),
             reading("2026-10-25T02:30:00")
+        );
+        assert_eq!(
+            zone.latest_instant(reading("2026-10-25T02:30:00")),
+            utc("2026-10-25T01:30:00Z"),
+            "the later instant of a repeated reading"
+        );
+        assert_eq!(
+            zone.latest_instant(reading("2026-10-25T03:30:00")),
+            zone.instant(reading("2026-10-25T03:30:00"))
         );
         let mut last = None;
         for minute in 0..(5 * 60) {

@@ -81,6 +81,7 @@ pub fn order(order: &Order, root: &str) -> m::Order {
         order_number: Some(order.order_number.clone()),
         created_at: Some(order.created_at.into()),
         updated_at: Some(order.updated_at.into()),
+        updated_at_latest: None,
         entry_date: Some(order.entry_date.into()),
         cart_id: Some(order.cart_id.to_string()),
         canceled: Some(order.canceled()),
