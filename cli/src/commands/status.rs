@@ -121,6 +121,10 @@ pub struct TenantStatus {
     pub activity_truncated: bool,
     /// Failures in the window, or a last poll error newer than the last success.
     pub attention: bool,
+    /// The shop's clock disagrees with the configured zone (docs/ORDER-EVENTS.md, "Shop
+    /// time"); its activity entry also counts as a failed event in the window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_time_warning: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -277,6 +281,10 @@ async fn tenant_status(
         (Some(_), None) => true,
         _ => false,
     };
+    let shop_time_warning = config
+        .learned_shop_offset
+        .as_ref()
+        .and_then(|learned| learned.warning());
     Ok(TenantStatus {
         tenant: config.id,
         paused: config.paused,
@@ -289,7 +297,11 @@ async fn tenant_status(
             at: f.at,
             message: f.message,
         }),
-        attention: failing_now || events.failed > 0 || commands.failed > 0,
+        attention: failing_now
+            || events.failed > 0
+            || commands.failed > 0
+            || shop_time_warning.is_some(),
+        shop_time_warning,
         polls_failed,
         events,
         commands,
@@ -373,6 +385,11 @@ fn human(status: &Status) -> String {
                 output::time(error.at),
                 output::preview(&error.message, 300)
             ));
+        }
+    }
+    for t in &status.tenants {
+        if let Some(warning) = &t.shop_time_warning {
+            out.push_str(&format!("shop time of {}: {warning}\n", t.tenant));
         }
     }
     out.push('\n');

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -108,6 +108,39 @@ impl PaymentStatusFilter {
     }
 }
 
+/// The offset of a shop's offset-less timestamps as the connector last learned it from
+/// the shop's own answers (`beyond::model::shop_offset`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LearnedShopOffset {
+    /// Seconds east of UTC.
+    pub offset_seconds: i32,
+    /// When this value was first observed (a new value is written, the same is not).
+    pub learned_at: DateTime<Utc>,
+    /// The configured zone it disagreed with when observed, warned about once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disagrees_with: Option<String>,
+}
+
+impl LearnedShopOffset {
+    /// The learned offset as a zone without daylight saving (`UTC+02:00`).
+    pub fn zone(&self) -> Option<ShopTimeZone> {
+        ShopTimeZone::fixed(TimeDelta::seconds(i64::from(self.offset_seconds)))
+    }
+
+    /// The warning for an operator when the offset disagrees with the configured zone.
+    pub fn warning(&self) -> Option<String> {
+        let configured = self.disagrees_with.as_deref()?;
+        let learned = self.zone().map_or_else(
+            || format!("{} s", self.offset_seconds),
+            |zone| zone.name().to_owned(),
+        );
+        Some(format!(
+            "shop timestamps look like {learned} but the tenant's zone says {configured}: \
+             set --shop-time-zone to the shop's zone"
+        ))
+    }
+}
+
 /// A tenant's configuration as stored. `version` is owned by the store: it is 1 after
 /// create and goes up by one on every successful update.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +186,11 @@ pub struct TenantConfig {
     /// assumption before this field existed (docs/ORDER-EVENTS.md, "Shop time").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_time_zone: Option<ShopTimeZone>,
+    /// The offset the connector learned of the shop's timestamps by itself; used when no
+    /// `shop_time_zone` is set, and checked against it when one is (docs/ORDER-EVENTS.md,
+    /// "Shop time"). Written only when it changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned_shop_offset: Option<LearnedShopOffset>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(default)]
@@ -186,15 +224,49 @@ impl TenantConfig {
             uninstalled_at: None,
             afosto_tenant: None,
             shop_time_zone: None,
+            learned_shop_offset: None,
             created_at: sync_start,
             updated_at: sync_start,
             version: 0,
         }
     }
 
-    /// The zone the shop's timestamps are read in: the configured one, or UTC.
+    /// The zone the shop's timestamps are read in: the configured one, else the offset
+    /// learned from the shop's answers, else UTC.
     pub fn shop_zone(&self) -> ShopTimeZone {
-        self.shop_time_zone.clone().unwrap_or_default()
+        if let Some(zone) = &self.shop_time_zone {
+            return zone.clone();
+        }
+        self.learned_shop_offset
+            .as_ref()
+            .and_then(LearnedShopOffset::zone)
+            .unwrap_or_default()
+    }
+
+    /// What to store after observing that the shop's readings were `offset` ahead of UTC
+    /// at `at`: `None` when it says nothing new (the same offset, and the same verdict on
+    /// the configured zone), so a shop whose clock does not change costs no write. A
+    /// tenant with nothing stored counts as learned UTC: a UTC shop never writes.
+    pub fn learn_shop_offset(
+        &self,
+        offset: TimeDelta,
+        at: DateTime<Utc>,
+    ) -> Option<LearnedShopOffset> {
+        let seconds = i32::try_from(offset.num_seconds()).ok()?;
+        let disagrees_with = self
+            .shop_time_zone
+            .as_ref()
+            .filter(|zone| zone.offset_at(at) != offset)
+            .map(|zone| zone.name().to_owned());
+        let stored = self.learned_shop_offset.as_ref();
+        let unchanged = stored.map_or(0, |learned| learned.offset_seconds) == seconds
+            && stored.and_then(|learned| learned.disagrees_with.as_deref())
+                == disagrees_with.as_deref();
+        (!unchanged).then_some(LearnedShopOffset {
+            offset_seconds: seconds,
+            learned_at: at,
+            disagrees_with,
+        })
     }
 
     /// Whether the scheduler polls this tenant.
@@ -239,6 +311,46 @@ impl TenantConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn learned_offsets_are_written_on_change_only_and_checked_against_the_zone() {
+        let at: DateTime<Utc> = "2026-07-01T10:00:00Z".parse().expect("an instant");
+        let mut tenant = tenant();
+        // A UTC shop with nothing stored: nothing to write.
+        assert_eq!(tenant.learn_shop_offset(TimeDelta::zero(), at), None);
+        assert!(tenant.shop_zone().is_utc());
+        let learned = tenant
+            .learn_shop_offset(TimeDelta::hours(2), at)
+            .expect("a new offset");
+        assert_eq!((learned.offset_seconds, learned.warning()), (7200, None));
+        tenant.learned_shop_offset = Some(learned);
+        assert_eq!(tenant.shop_zone().name(), "UTC+02:00");
+        assert_eq!(tenant.learn_shop_offset(TimeDelta::hours(2), at), None);
+        // A configured zone wins, and one that disagrees is warned about once.
+        tenant.shop_time_zone = Some(ShopTimeZone::utc());
+        assert!(tenant.shop_zone().is_utc());
+        let disagreement = tenant
+            .learn_shop_offset(TimeDelta::hours(2), at)
+            .expect("a new verdict");
+        let warning = disagreement.warning().expect("a warning");
+        assert!(
+            warning.contains("UTC+02:00") && warning.contains("says UTC"),
+            "{warning}"
+        );
+        tenant.learned_shop_offset = Some(disagreement);
+        assert_eq!(tenant.learn_shop_offset(TimeDelta::hours(2), at), None);
+        // Berlin in summer agrees.
+        tenant.shop_time_zone = Some(ShopTimeZone::parse("Europe/Berlin").expect("a zone"));
+        let agreed = tenant
+            .learn_shop_offset(TimeDelta::hours(2), at)
+            .expect("the verdict changed");
+        assert_eq!(agreed.warning(), None);
+        let json = serde_json::to_value(&agreed).expect("serializes");
+        assert_eq!(
+            serde_json::from_value::<LearnedShopOffset>(json).expect("round trip"),
+            agreed
+        );
+    }
 
     #[test]
     fn payment_filter_admits() {

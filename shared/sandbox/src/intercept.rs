@@ -40,10 +40,26 @@ fn redact_grant(parameters: &str) -> String {
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 pub async fn intercept(State(core): State<Arc<Core>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    if path.starts_with("/_sandbox") {
+    if request.uri().path().starts_with("/_sandbox") {
         return next.run(request).await;
     }
+    let mut response = shop_request(&core, request, next).await;
+    // The shop's `Date` comes from the clock its data is written with, as a real shop's
+    // would (hyper's own header would be the host's clock): the connector learns the
+    // shop's offset from it (beyond::model::shop_offset).
+    let date = core
+        .clock
+        .now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    if let Ok(value) = header::HeaderValue::from_str(&date) {
+        response.headers_mut().insert(header::DATE, value);
+    }
+    response
+}
+
+async fn shop_request(core: &Arc<Core>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
     let (parts, body) = request.into_parts();
     let shop = shop_of_path(&path).map(str::to_owned);
     let relative = if shop.is_some() {

@@ -357,12 +357,34 @@ async fn status(kind: Kind) {
         .await;
     }
 
+    // The shop's clock disagrees with the configured zone (docs/ORDER-EVENTS.md, "Shop time").
+    let mut config = stores
+        .tenants
+        .get(&tenant)
+        .await
+        .expect("tenant reads")
+        .expect("tenant exists");
+    config.shop_time_zone = Some(domain::tenant::ShopTimeZone::utc());
+    config.learned_shop_offset = config.learn_shop_offset(TimeDelta::hours(2), now);
+    let updated = stores.tenants.update(config, now).await.expect("updates");
+    assert!(matches!(
+        updated,
+        connector::ports::tenants::UpdateOutcome::Updated(_)
+    ));
+
     let run = ops
         .run(&["status", "--tenant", tenant.as_str(), "--json"])
         .await;
     assert_eq!(run.code, 0, "status is informational: {}", run.stderr);
     let status = run.json();
     let t = &status["tenants"][0];
+    let warning = t["shop_time_warning"]
+        .as_str()
+        .expect("a shop time warning");
+    assert!(
+        warning.contains("look like UTC+02:00") && warning.contains("says UTC"),
+        "{warning}"
+    );
     assert_eq!(t["tenant"], tenant.as_str());
     assert_eq!(t["paused"], true);
     assert_eq!(t["flows"]["orders"], true);
@@ -398,6 +420,13 @@ async fn status(kind: Kind) {
     assert!(line.trim_start().starts_with('!'), "stands out: {line}");
     assert!(line.contains("2/0/1") && line.contains("0/1/1"), "{line}");
     assert!(run.stdout.contains("shop answered 503"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "shop time of {tenant}: shop timestamps look like UTC+02:00"
+        )),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout
             .lines()

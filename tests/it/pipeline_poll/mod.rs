@@ -6,6 +6,7 @@ pub(crate) mod harness;
 mod parked;
 mod resilience;
 mod schedule;
+mod shop_offset;
 mod shop_time;
 mod targeted;
 mod writes;

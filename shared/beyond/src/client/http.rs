@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{ACCEPT, CONTENT_TYPE, DATE, RETRY_AFTER};
 use http::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -108,6 +108,8 @@ pub(crate) struct Call<'a> {
 pub(crate) struct Answer {
     pub status: StatusCode,
     pub retry_after: Option<Duration>,
+    /// The `Date` header, if present and an HTTP date (see [`parse_http_date`]).
+    pub date: Option<chrono::DateTime<chrono::Utc>>,
     pub body: Bytes,
 }
 
@@ -308,6 +310,11 @@ impl BeyondHttp {
             .get(RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| parse_retry_after(value, chrono::Utc::now()));
+        let date = response
+            .headers()
+            .get(DATE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_http_date);
         let body = read_capped(response, self.inner.max_response_bytes, call.operation)
             .await
             .map_err(|error| match error {
@@ -320,9 +327,23 @@ impl BeyondHttp {
         Ok(Answer {
             status,
             retry_after,
+            date,
             body,
         })
     }
+}
+
+/// An HTTP date (`Wed, 02 Dec 2026 17:14:15 GMT`, RFC 9110 IMF-fixdate): `None` for
+/// anything else (another format, another zone than GMT, a value too long to be one), so a
+/// broken header teaches nothing and fails nothing.
+pub(crate) fn parse_http_date(value: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let value = value.trim();
+    if value.len() > 40 || !value.ends_with(" GMT") {
+        return None;
+    }
+    chrono::DateTime::parse_from_rfc2822(value)
+        .ok()
+        .map(|at| at.with_timezone(&chrono::Utc))
 }
 
 enum CappedRead {
@@ -399,6 +420,31 @@ pub(crate) fn decode<T: DeserializeOwned>(
         failure: crate::error::DecodeFailure::from_serde(".", &error),
     })?;
     Ok(value)
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::parse_http_date;
+
+    #[test]
+    fn only_http_dates_are_read() {
+        let at = parse_http_date("Wed, 02 Dec 2026 17:14:15 GMT").expect("an HTTP date");
+        assert_eq!(at.to_rfc3339(), "2026-12-02T17:14:15+00:00");
+        for bad in [
+            "",
+            "GMT",
+            "yesterday",
+            "2026-12-02T17:14:15Z",
+            "Wed, 02 Dec 2026 17:14:15 +0200",
+            "Wed, 32 Dec 2026 17:14:15 GMT",
+            "Wed, 02 Dec 2026 25:14:15 GMT",
+            "Wed, 02 Dec 99999999999 17:14:15 GMT",
+            "\u{0}\u{ff} GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_http_date(&"x".repeat(10_000)), None);
+    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ pub use self::query::{OrderQuery, PageRequest, Sort, SortDirection};
 use self::http::{Answer, Auth, Call, decode};
 use super::auth::{ClientCredentialsTokens, TokenEndpoint, TokenSource};
 use super::error::BeyondError;
+use super::model::Dated;
 use super::retry::RequestSafety;
 
 /// Typed configuration of one shop's client.
@@ -158,6 +159,38 @@ impl BeyondClient {
             .call(operation, Method::GET, url, None, RequestSafety::Safe)
             .await?;
         decode(operation, &answer.body)
+    }
+
+    /// Like [`Self::get_json`], with the answer's `Date`.
+    async fn get_json_dated<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        url: Url,
+    ) -> Result<Dated<T>, BeyondError> {
+        let answer = self
+            .call(operation, Method::GET, url, None, RequestSafety::Safe)
+            .await?;
+        Ok(Dated {
+            value: decode(operation, &answer.body)?,
+            date: answer.date,
+        })
+    }
+
+    /// Like [`Self::send_json`], with the answer's `Date`.
+    async fn send_json_dated<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+        safety: RequestSafety,
+    ) -> Result<Dated<T>, BeyondError> {
+        let body = body.map(|b| encode(operation, b)).transpose()?;
+        let answer = self.call(operation, method, url, body, safety).await?;
+        Ok(Dated {
+            value: decode(operation, &answer.body)?,
+            date: answer.date,
+        })
     }
 
     /// Sends `body` (or no body) and decodes the answer.

@@ -8,9 +8,9 @@ use super::{BeyondClient, Listing, OrderQuery, PageRequest};
 use crate::error::BeyondError;
 use crate::model::{
     CancelOrder, CancelProcess, CreateCancelProcess, CreateOrder, CreatePickupProcess,
-    CreateReturnProcess, CreateShippingProcess, MarkDelivered, MarkPaid, MarkPickedUp, MarkShipped,
-    Order, OrderEvent, OrderProcesses, Page, PaymentProcess, PickupProcess, ReturnProcess,
-    ShippingProcess,
+    CreateReturnProcess, CreateShippingProcess, Dated, MarkDelivered, MarkPaid, MarkPickedUp,
+    MarkShipped, Order, OrderEvent, OrderProcesses, Page, PaymentProcess, PickupProcess,
+    ReturnProcess, ShippingProcess,
 };
 use crate::retry::RequestSafety;
 
@@ -49,8 +49,14 @@ impl BeyondClient {
 
     /// `GET /orders/{id}` (`ordr:r`).
     pub async fn get_order(&self, order_id: Uuid) -> Result<Order, BeyondError> {
+        Ok(self.get_order_dated(order_id).await?.value)
+    }
+
+    /// `GET /orders/{id}` with the answer's `Date`, to learn the shop's clock from
+    /// (`model::shop_offset`).
+    pub async fn get_order_dated(&self, order_id: Uuid) -> Result<Dated<Order>, BeyondError> {
         let url = self.url(&["orders", &order_id.to_string()])?;
-        self.get_json("get-order", url).await
+        self.get_json_dated("get-order", url).await
     }
 
     /// `GET /orders/{id}/events` (`orde:r`): one page, newest first.
@@ -213,8 +219,17 @@ impl BeyondClient {
         order_id: Uuid,
         body: &CancelOrder,
     ) -> Result<Order, BeyondError> {
+        Ok(self.cancel_order_dated(order_id, body).await?.value)
+    }
+
+    /// [`Self::cancel_order`] with the answer's `Date`: the order in it changed just now.
+    pub async fn cancel_order_dated(
+        &self,
+        order_id: Uuid,
+        body: &CancelOrder,
+    ) -> Result<Dated<Order>, BeyondError> {
         let url = self.url(&["orders", &order_id.to_string(), "cancel"])?;
-        self.send_json(
+        self.send_json_dated(
             "cancel-order",
             Method::POST,
             url,

@@ -66,12 +66,10 @@ pub struct Order {
     pub created_at: Option<BeyondTimestamp>,
     #[serde(default)]
     pub updated_at: Option<BeyondTimestamp>,
-    /// Set by [`ShopTimeZone::to_utc_readings`](super::ShopTimeZone::to_utc_readings): the
-    /// latest instant the shop's `updatedAt` reading can stand for. It differs from
-    /// `updated_at` only for a reading of an hour that repeats (the end of daylight
-    /// saving), where `updated_at` is the earlier instant. The stale-read guard compares
-    /// this one, so a change made in the second pass of that hour is never taken for an
-    /// older snapshot. Never read from or written to the wire.
+    /// Set only when `updated_at` was turned into an instant from a reading of the hour
+    /// that repeats when daylight saving ends (`ShopTimeZone::to_utc_readings`): the
+    /// **later** of the two instants the reading may stand for (`updated_at` holds the
+    /// earlier). Never on the wire.
     #[serde(skip)]
     pub updated_at_latest: Option<BeyondTimestamp>,
     /// Business order date; may differ from `createdAt` (e.g. imported orders).

@@ -58,9 +58,38 @@ impl ShopTimeZone {
         }
     }
 
-    /// A zone by its IANA name (`Europe/Berlin`) or `UTC`.
+    /// A fixed offset east of UTC (`UTC+02:00`), with no daylight saving: what the
+    /// connector learns of a shop without a configured zone (`super::shop_offset`).
+    /// `None` beyond ±18 h or for an offset that is not whole seconds.
+    pub fn fixed(offset: TimeDelta) -> Option<Self> {
+        if offset.is_zero() {
+            return Some(Self::utc());
+        }
+        if offset.subsec_nanos() != 0 {
+            return None;
+        }
+        let seconds = i32::try_from(offset.num_seconds()).ok()?;
+        let zone = TimeZone::fixed(jiff::tz::Offset::from_seconds(seconds).ok()?);
+        let (sign, magnitude) = if seconds < 0 {
+            ('-', -seconds)
+        } else {
+            ('+', seconds)
+        };
+        let (hours, minutes) = (magnitude / 3600, magnitude % 3600 / 60);
+        let mut name = format!("UTC{sign}{hours:02}:{minutes:02}");
+        if magnitude % 60 != 0 {
+            name.push_str(&format!(":{:02}", magnitude % 60));
+        }
+        Some(Self { name, zone })
+    }
+
+    /// A zone by its IANA name (`Europe/Berlin`), `UTC`, or a fixed offset
+    /// (`UTC+02:00`, `UTC-05:30`).
     pub fn parse(name: &str) -> Result<Self, InvalidTimeZone> {
         let name = name.trim();
+        if let Some(fixed) = parse_fixed(name) {
+            return Ok(fixed);
+        }
         let zone = TimeZone::get(name).map_err(|source| InvalidTimeZone {
             name: name.to_owned(),
             source,
@@ -113,8 +142,8 @@ impl ShopTimeZone {
         }
     }
 
-    /// The latest instant `reading` can stand for: the later one of an hour that repeats,
-    /// [`Self::instant`] otherwise.
+    /// The **later** instant a reading may stand for: differs from [`Self::instant`] only
+    /// for a reading of the hour that repeats.
     pub fn latest_instant(&self, reading: BeyondTimestamp) -> DateTime<Utc> {
         let at = reading.0;
         if self.offset_free() {
@@ -129,14 +158,18 @@ impl ShopTimeZone {
     }
 
     /// Turns the order's readings (`createdAt`, `updatedAt`, `entryDate`) into the UTC
-    /// instants they stand for, so everything downstream compares instants.
+    /// instants they stand for, so everything downstream compares instants. An
+    /// `updatedAt` of the repeated hour also keeps its later instant
+    /// (`Order::updated_at_latest`): a snapshot is only certainly older than another when
+    /// even that is older (the stale-read guard of the order diff).
     pub fn to_utc_readings(&self, order: &mut Order) {
         if self.offset_free() {
             return;
         }
-        order.updated_at_latest = order
-            .updated_at
-            .map(|reading| BeyondTimestamp(self.latest_instant(reading)));
+        order.updated_at_latest = order.updated_at.and_then(|reading| {
+            let latest = self.latest_instant(reading);
+            (latest != self.instant(reading)).then_some(BeyondTimestamp(latest))
+        });
         for at in [
             &mut order.created_at,
             &mut order.updated_at,
@@ -197,6 +230,38 @@ impl ShopTimeZone {
             .to_fixed_offset()
             .is_ok_and(|offset| offset.seconds() == 0)
     }
+}
+
+/// `UTC+HH:MM` / `UTC-HH:MM` (seconds optional), as [`ShopTimeZone::fixed`] names them.
+fn parse_fixed(name: &str) -> Option<ShopTimeZone> {
+    let rest = name.strip_prefix("UTC")?;
+    let (sign, rest) = match rest.as_bytes().first()? {
+        b'+' => (1, &rest[1..]),
+        b'-' => (-1, &rest[1..]),
+        _ => return None,
+    };
+    let mut parts = rest.split(':');
+    let mut next = || -> Option<i64> {
+        let part = parts.next()?;
+        (part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let hours = next()?;
+    let minutes = next()?;
+    let seconds = match parts.next() {
+        None => 0,
+        Some(part) if part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit()) => {
+            part.parse().ok()?
+        }
+        Some(_) => return None,
+    };
+    if parts.next().is_some() || minutes >= 60 || seconds >= 60 {
+        return None;
+    }
+    ShopTimeZone::fixed(TimeDelta::seconds(
+        sign * (hours * 3600 + minutes * 60 + seconds),
+    ))
 }
 
 fn timestamp(instant: DateTime<Utc>) -> jiff::Timestamp {
@@ -314,6 +379,48 @@ mod tests {
     }
 
     #[test]
+    fn fixed_offsets_are_named_and_round_trip() {
+        let plus_two = ShopTimeZone::fixed(TimeDelta::hours(2)).expect("an offset");
+        assert_eq!(plus_two.name(), "UTC+02:00");
+        assert_eq!(
+            plus_two.instant(reading("2026-12-01T12:00:00")),
+            utc("2026-12-01T10:00:00Z"),
+            "a fixed offset keeps no daylight saving"
+        );
+        let minus = ShopTimeZone::fixed(TimeDelta::minutes(-(9 * 60 + 30))).expect("an offset");
+        assert_eq!(minus.name(), "UTC-09:30");
+        assert_eq!(ShopTimeZone::parse("UTC-09:30").expect("parses"), minus);
+        assert_eq!(
+            ShopTimeZone::parse(" UTC+05:45 ")
+                .expect("parses")
+                .offset_at(Utc::now()),
+            TimeDelta::minutes(345)
+        );
+        assert!(
+            ShopTimeZone::fixed(TimeDelta::zero())
+                .expect("UTC")
+                .is_utc()
+        );
+        assert!(ShopTimeZone::fixed(TimeDelta::hours(30)).is_none());
+        assert!(ShopTimeZone::fixed(TimeDelta::milliseconds(1500)).is_none());
+        for bad in [
+            "UTC+2",
+            "UTC+02:60",
+            "UTC+02:00:00:00",
+            "UTC*02:00",
+            "UTC+0a:00",
+            "UTC+99:00",
+        ] {
+            assert!(ShopTimeZone::parse(bad).is_err(), "{bad}");
+        }
+        let json = serde_json::to_string(&plus_two).expect("serializes");
+        assert_eq!(
+            serde_json::from_str::<ShopTimeZone>(&json).expect("deserializes"),
+            plus_two
+        );
+    }
+
+    #[test]
     fn readings_and_instants_in_summer_and_winter() {
         let zone = berlin();
         // The spec's example: `iat` 07:17:42 UTC, timestamps of the same run at 09:20.
@@ -357,6 +464,15 @@ mod tests {
         assert_eq!(
             zone.reading(utc("2026-10-25T01:30:00Z")),
             reading("2026-10-25T02:30:00")
+        );
+        assert_eq!(
+            zone.latest_instant(reading("2026-10-25T02:30:00")),
+            utc("2026-10-25T01:30:00Z"),
+            "the later instant of a repeated reading"
+        );
+        assert_eq!(
+            zone.latest_instant(reading("2026-10-25T03:30:00")),
+            zone.instant(reading("2026-10-25T03:30:00"))
         );
         let mut last = None;
         for minute in 0..(5 * 60) {

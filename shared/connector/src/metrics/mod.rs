@@ -115,6 +115,9 @@ metrics! {
     AppsInstalled => Count,
     /// Uninstall webhooks acted on (tenant paused, tokens deleted).
     AppsUninstalled => Count,
+    /// Answers showing the shop's clock at an offset the tenant's configured zone does not
+    /// have (once per change; docs/ORDER-EVENTS.md, "Shop time").
+    ShopTimeMismatches => Count,
 }
 
 /// Pending poll-lag samples beyond this are dropped (their maximum is still kept in the

@@ -6,4 +6,5 @@ pub mod dead_letters;
 pub mod poll;
 pub mod poll_request;
 pub mod schedule;
+pub mod shop_offset;
 pub mod sqs_batch;

@@ -321,8 +321,9 @@ pub fn diff(
 
 /// The newest `updatedAt` the ledger has seen, when `order` is older than it. Equal
 /// times are the same snapshot (or one the shop could not tell apart): not stale. A
-/// reading of an hour that repeats is judged by the latest instant it can stand for
-/// (`updated_at_latest`): a change in that hour's second pass is not older.
+/// reading of the hour that repeats when daylight saving ends may stand for a later
+/// instant than `updatedAt` (`Order::updated_at_latest`): stale only when even that is
+/// older, or a change in the hour's second pass would be dropped for good.
 fn stale_against(previous: Option<&LedgerState>, order: &Order) -> Option<DateTime<Utc>> {
     let seen = previous?.seen_updated_at?;
     let at = order.updated_at_latest.or(order.updated_at)?.as_utc();

@@ -607,3 +607,33 @@ fn an_older_snapshot_after_a_newer_one_emits_nothing_and_changes_nothing() {
     let again = run(Some(&imported.next_state), &shipped);
     assert!(again.stale_since.is_none() && again.events.is_empty());
 }
+
+#[test]
+fn a_change_in_the_repeated_hour_is_not_taken_for_an_older_snapshot() {
+    // Berlin, 2026-10-25: imported at 02:55 CEST (00:55 UTC), canceled at 02:02:30 CET
+    // (01:02:30 UTC), the hour's second pass. Read as its earlier instant (00:02:30) the
+    // cancelation looks older than the import; its later instant says it may not be.
+    let mut json = order_json();
+    json["updatedAt"] = serde_json::json!("2026-10-25T00:55:00.000");
+    let imported = run(None, &json);
+    json["canceled"] = true.into();
+    json["updatedAt"] = serde_json::json!("2026-10-25T00:02:30.000");
+    let mut canceled = to_order(json);
+    let tenant = tenant();
+    let policy = policy();
+    let context = DiffContext {
+        tenant: &tenant,
+        policy: &policy,
+        detected_at: detected_at(),
+    };
+    let certain = diff(&context, Some(&imported.next_state), &canceled, None).expect("diffs");
+    assert!(certain.stale_since.is_some() && certain.events.is_empty());
+    canceled.updated_at_latest = Some("2026-10-25T01:02:30".parse().expect("a timestamp"));
+    let decision = diff(&context, Some(&imported.next_state), &canceled, None).expect("diffs");
+    assert_eq!(decision.stale_since, None);
+    assert_eq!(kinds(&decision), [EventKind::Canceled]);
+    assert_eq!(
+        decision.next_state.seen_updated_at, imported.next_state.seen_updated_at,
+        "the newest seen stays the earlier instant's maximum"
+    );
+}

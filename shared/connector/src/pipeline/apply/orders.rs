@@ -4,6 +4,7 @@
 use uuid::Uuid;
 
 use super::{ApplyError, CommandApplier, Executed};
+use crate::pipeline::shop_offset::{self, ClockSample};
 use crate::ports::idempotency::{ClaimOutcome, IdempotencyKey};
 use beyond::model::{Order, OrderProcesses};
 use beyond::{BeyondClient, BeyondError, OrderQuery};
@@ -112,7 +113,16 @@ impl CommandApplier {
         for call in calls {
             let answer = run_call(client, order.id, call, created).await;
             let new_process = match answer {
-                Ok(new_process) => new_process,
+                Ok(CallAnswer {
+                    new_process,
+                    clock: Some(sample),
+                }) => {
+                    // The order in this answer changed just now: it shows the shop's clock.
+                    let now = self.clock.now();
+                    shop_offset::learn(&self.stores, &self.metrics, tenant, sample, now).await;
+                    new_process
+                }
+                Ok(CallAnswer { new_process, .. }) => new_process,
                 Err(error) if error.is_ambiguous() || is_stale_transition(&error) => {
                     tracing::warn!(call = call.name(), %error, "outcome unknown; re-reading the order");
                     // The call was made and may have landed: if the re-read shows the
@@ -244,13 +254,50 @@ async fn fetch_order(client: &BeyondClient, reference: &OrderRef) -> Result<Orde
     }
 }
 
-/// Makes one planned call; returns the id of a process it created.
+/// What a call's answer gives the plan: the process it created, and the shop's clock when
+/// the answer carries the order it changed.
+struct CallAnswer {
+    new_process: Option<Uuid>,
+    clock: Option<ClockSample>,
+}
+
+impl From<Option<Uuid>> for CallAnswer {
+    fn from(new_process: Option<Uuid>) -> Self {
+        Self {
+            new_process,
+            clock: None,
+        }
+    }
+}
+
+/// Makes one planned call.
 async fn run_call(
     client: &BeyondClient,
     order_id: Uuid,
     call: &PlannedCall,
     created: Option<Uuid>,
-) -> Result<Option<Uuid>, BeyondError> {
+) -> Result<CallAnswer, BeyondError> {
+    Ok(match make_call(client, order_id, call, created).await? {
+        Made::Order(sample) => CallAnswer {
+            new_process: None,
+            clock: Some(sample),
+        },
+        Made::Process(new_process) => new_process.into(),
+    })
+}
+
+enum Made {
+    /// An answer carrying the order the call changed: what it shows of the shop's clock.
+    Order(ClockSample),
+    Process(Option<Uuid>),
+}
+
+async fn make_call(
+    client: &BeyondClient,
+    order_id: Uuid,
+    call: &PlannedCall,
+    created: Option<Uuid>,
+) -> Result<Made, BeyondError> {
     let target = |process: &ProcessTarget| match process {
         ProcessTarget::Existing(id) => Ok(*id),
         ProcessTarget::CreatedByPreviousCall => created.ok_or_else(|| BeyondError::Config {
@@ -258,8 +305,13 @@ async fn run_call(
             source: None,
         }),
     };
-    match call {
-        PlannedCall::CancelOrder(body) => client.cancel_order(order_id, body).await.map(|_| None),
+    let new_process = match call {
+        PlannedCall::CancelOrder(body) => {
+            return client
+                .cancel_order_dated(order_id, body)
+                .await
+                .map(|answer| Made::Order(ClockSample::of(answer.date, &answer.value)));
+        }
         PlannedCall::CreateCancelation(body) => client
             .create_cancel_process(order_id, body)
             .await
@@ -294,7 +346,8 @@ async fn run_call(
                 source: None,
             })
         }
-    }
+    };
+    new_process.map(Made::Process)
 }
 
 /// Turns Beyond's refusals that have a known business meaning into a clear error.

@@ -188,7 +188,9 @@ impl PollService {
             return Ok(PollOutcome::NotPolled(NotPolled::OrdersFlowOff));
         }
         if let PollTrigger::Order { order_id } = &request.trigger {
-            return self.read_order_when_free(&tenant, *order_id).await;
+            return self
+                .read_order_when_free(&tenant, *order_id, request.requested_at)
+                .await;
         }
         for attempt in 1..=STATE_ATTEMPTS {
             let attempted = self.poll_attempt(&tenant, request, attempt == 1).await?;

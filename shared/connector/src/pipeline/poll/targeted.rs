@@ -21,9 +21,11 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{PollError, PollOutcome, PollService, PollStats};
+use crate::pipeline::shop_offset::{self, ClockSample};
 use crate::ports::poll_state::{LeasedOutcome, LeasedWrite, VersionedLeaseOutcome};
 use domain::order_sync::{DiffContext, SyncPolicy};
 use domain::tenant::TenantConfig;
@@ -34,6 +36,10 @@ use domain::tenant::TenantConfig;
 const LEASE_WAIT: Duration = Duration::from_secs(10);
 /// Between two looks at a held lease.
 const LEASE_PAUSE: Duration = Duration::from_millis(100);
+/// A read this soon after its webhook arrived shows an order that changed moments before
+/// the answer, so the answer's `Date` teaches the shop's clock offset
+/// (`pipeline::shop_offset`); a later read (a retry, a wait for the lease) does not try.
+const FRESH_READ: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 impl PollService {
     /// A targeted read, waiting up to [`LEASE_WAIT`] while another poll of the tenant holds
@@ -43,11 +49,12 @@ impl PollService {
         &self,
         tenant: &TenantConfig,
         order_id: Uuid,
+        requested_at: DateTime<Utc>,
     ) -> Result<PollOutcome, PollError> {
         let started = std::time::Instant::now();
         let mut changed = 0;
         loop {
-            match self.read_order(tenant, order_id).await? {
+            match self.read_order(tenant, order_id, requested_at).await? {
                 Some(PollOutcome::LeaseHeld { owner, until }) => {
                     if started.elapsed() >= LEASE_WAIT {
                         return Ok(PollOutcome::LeaseHeld { owner, until });
@@ -71,6 +78,7 @@ impl PollService {
         &self,
         tenant: &TenantConfig,
         order_id: Uuid,
+        requested_at: DateTime<Utc>,
     ) -> Result<Option<PollOutcome>, PollError> {
         let state = self.stores.poll_state.get(&tenant.id).await?;
         let now = self.clock.now();
@@ -89,8 +97,8 @@ impl PollService {
             cursor: committed,
             ..PollStats::default()
         };
-        let order = match client.get_order(order_id).await {
-            Ok(order) => order,
+        let answer = match client.get_order_dated(order_id).await {
+            Ok(answer) => answer,
             Err(error) if error.is_not_found() => {
                 // Deleted, or not this shop's: nothing to emit; the window poll agrees.
                 tracing::info!(tenant = %tenant.id, order = %order_id, "webhook order not found");
@@ -100,6 +108,22 @@ impl PollService {
             Err(error) => return Err(PollError::Shop(error)),
         };
         stats.orders_seen = 1;
+        let learned = if self.clock.now() - requested_at <= FRESH_READ {
+            let sample = ClockSample::of(answer.date, &answer.value);
+            shop_offset::learn(
+                &self.stores,
+                &self.metrics,
+                tenant,
+                sample,
+                self.clock.now(),
+            )
+            .await
+        } else {
+            None
+        };
+        // Read with what was just learned: this order's times are right at once.
+        let tenant = learned.as_ref().unwrap_or(tenant);
+        let order = answer.value;
         let policy = SyncPolicy::for_tenant(tenant);
         let context = DiffContext {
             tenant: &tenant.id,
