@@ -27,6 +27,7 @@ both_backends!(
     a_slow_or_late_answer_teaches_nothing,
     a_zone_that_disagrees_is_warned_about_once,
     a_cancel_answer_teaches_the_offset,
+    a_learned_offset_an_hour_too_high_loses_nothing,
 );
 
 fn berlin() -> ShopTimeZone {
@@ -365,4 +366,46 @@ async fn malformed_or_absent_date_headers_teach_nothing_and_fail_nothing() {
             assert_eq!(answer.date, None, "{label}");
         }
     }
+}
+
+/// After daylight saving ends, an offset learned in summer is an hour ahead of the shop's
+/// clock until something teaches the new one. The reading bounds are then an hour too
+/// late: without slack the next window would start an hour after the cursor in the shop's
+/// own readings, and every order changed in that hour would fall between two windows for
+/// good. Only the scheduled poll runs here (a webhook read would re-learn the offset).
+async fn a_learned_offset_an_hour_too_high_loses_nothing(backend: Backend) {
+    let world = world(backend, berlin(), None).await;
+    let mut stale = tenant(&world).await;
+    let summer = berlin().offset_at(Utc::now()) + TimeDelta::hours(1);
+    stale.learned_shop_offset = Some(LearnedShopOffset {
+        offset_seconds: i32::try_from(summer.num_seconds()).expect("an offset"),
+        learned_at: Utc::now() - TimeDelta::days(60),
+        disagrees_with: None,
+    });
+    world
+        .stores
+        .tenants
+        .update(stale, Utc::now())
+        .await
+        .expect("tenant updates");
+    let metrics = Metrics::new();
+    let service = service(&world, &metrics);
+    completed(
+        world
+            .poll(&service)
+            .await
+            .expect("the first poll completes"),
+    );
+    world.drain_events().await;
+
+    // Placed after the first poll's window: the next poll must read it.
+    let (order, _, _) = place(&world);
+    completed(
+        world
+            .poll(&service)
+            .await
+            .expect("the second poll completes"),
+    );
+    let events = world.drain_events().await;
+    assert_eq!(kinds(&events, order), ["order.created"], "{events:?}");
 }

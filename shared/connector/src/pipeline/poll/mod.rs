@@ -606,6 +606,7 @@ impl PollService {
     }
 
     fn query(&self, tenant: &TenantConfig, window: Window, page: u64) -> OrderQuery {
+        let window = window::with_learned_offset_slack(tenant, window);
         let bounds = window::shop_bounds(&tenant.shop_zone(), tenant.sync_start, window);
         OrderQuery {
             created_after: Some(bounds.created_after),

@@ -25,6 +25,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::pipeline::poll_request::PollTrigger;
 use beyond::model::{BeyondTimestamp, Order, ShopTimeZone};
+use domain::tenant::TenantConfig;
 
 /// The bounds of one poll's read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,26 @@ pub fn shop_bounds(zone: &ShopTimeZone, sync_start: DateTime<Utc>, window: Windo
         created_after: created_after.unwrap_or_else(|| zone.reading(sync_start)),
         updated_after,
         updated_before,
+    }
+}
+
+/// How far a learned offset may be off before something teaches the new one: the shift of
+/// a daylight-saving change (docs/ORDER-EVENTS.md, "Learning the offset").
+pub const LEARNED_OFFSET_SLACK: TimeDelta = TimeDelta::hours(1);
+
+/// The window to read when the shop's time is a learned offset rather than a configured
+/// zone: its start moved back by [`LEARNED_OFFSET_SLACK`]. After daylight saving ends the
+/// learned offset is an hour ahead of the shop's clock, so the reading bounds are an hour
+/// late; without the slack the orders changed in the hour after each window's end would
+/// fall between two windows and never be read. The orders read twice cost reads, not
+/// events (the ledger knows them). A configured zone knows its changes: no slack.
+pub fn with_learned_offset_slack(tenant: &TenantConfig, window: Window) -> Window {
+    if tenant.shop_time_zone.is_some() || tenant.learned_shop_offset.is_none() {
+        return window;
+    }
+    Window {
+        lower: window.lower.map(|lower| lower - LEARNED_OFFSET_SLACK),
+        ..window
     }
 }
 
