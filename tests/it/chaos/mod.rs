@@ -4,13 +4,17 @@
 //! shop requests (429, 500/503, timeouts, connections dropped before and after the write),
 //! handlers crash between steps, and commands and poll requests arrive twice or out of
 //! order. Stock levels come from three Afosto locations (two count towards the shop, one is
-//! ignored), interleaved with shop orders that take stock. The end state must equal a
+//! ignored), interleaved with shop orders that take stock. The shop's order webhooks reach
+//! the real `epages-webhook` handler, whose targeted reads race the scheduled polls on the
+//! same poll queue and consumers (`webhooks.rs`). The end state must equal a
 //! model the test computes on its own: every order's pieces and processes, every SKU's
 //! shop stock (`stock.rs`), each order event exactly once and in order,
 //! one result per command, and only the deliberately broken commands dead-lettered.
 //!
-//! Each round is five minutes: the merchant acts in the shop, Afosto's commands are
-//! applied, time passes, the scheduler fans out, the poller runs. `CHAOS_SEED` replays a
+//! Each round is five minutes: the merchant acts in the shop, the targeted reads its
+//! webhooks asked for run, Afosto's commands are applied, time passes, the scheduler fans
+//! out and the poller runs its requests and the reads the commands' webhooks asked for.
+//! After each read phase every order has exactly the events the model expects by then. `CHAOS_SEED` replays a
 //! run's workload, faults and crashes (thread timing still varies).
 
 mod assertions;
