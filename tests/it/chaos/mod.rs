@@ -41,7 +41,7 @@ const DEFAULT_SEED: u64 = 0x00c0_ffee_2026;
 const POLL_CRASH_RATE: f64 = 0.05;
 const APPLY_CRASH_RATE: f64 = 0.03;
 const COMMAND_WORKERS: usize = 3;
-const POLL_WORKERS: usize = 2;
+const POLL_WORKERS: usize = 4;
 
 fn seed() -> u64 {
     match std::env::var("CHAOS_SEED") {
@@ -173,6 +173,9 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
         .consuming(world.drain_polls(POLL_WORKERS), &mut outbound)
         .await;
     problems.extend(webhooks::checkpoint(&outbound, &workload, "at the end"));
+    if workload.stats.fast_path_reads == 0 {
+        problems.push("the webhook fast path sent no order before the commands ran".to_owned());
+    }
     problems.extend(
         world
             .webhooks
