@@ -4,19 +4,24 @@
 //! shop requests (429, 500/503, timeouts, connections dropped before and after the write),
 //! handlers crash between steps, and commands and poll requests arrive twice or out of
 //! order. Stock levels come from three Afosto locations (two count towards the shop, one is
-//! ignored), interleaved with shop orders that take stock. The end state must equal a
+//! ignored), interleaved with shop orders that take stock. The shop's order webhooks reach
+//! the real `epages-webhook` handler, whose targeted reads race the scheduled polls on the
+//! same poll queue and consumers (`webhooks.rs`). The end state must equal a
 //! model the test computes on its own: every order's pieces and processes, every SKU's
 //! shop stock (`stock.rs`), each order event exactly once and in order,
 //! one result per command, and only the deliberately broken commands dead-lettered.
 //!
-//! Each round is five minutes: the merchant acts in the shop, Afosto's commands are
-//! applied, time passes, the scheduler fans out, the poller runs. `CHAOS_SEED` replays a
+//! Each round is five minutes: the merchant acts in the shop, the targeted reads its
+//! webhooks asked for run, Afosto's commands are applied, time passes, the scheduler fans
+//! out and the poller runs its requests and the reads the commands' webhooks asked for.
+//! After each read phase every order has exactly the events the model expects by then. `CHAOS_SEED` replays a
 //! run's workload, faults and crashes (thread timing still varies).
 
 mod assertions;
 mod faults;
 mod model;
 mod stock;
+mod webhooks;
 mod workload;
 mod world;
 
@@ -36,7 +41,7 @@ const DEFAULT_SEED: u64 = 0x00c0_ffee_2026;
 const POLL_CRASH_RATE: f64 = 0.05;
 const APPLY_CRASH_RATE: f64 = 0.03;
 const COMMAND_WORKERS: usize = 3;
-const POLL_WORKERS: usize = 2;
+const POLL_WORKERS: usize = 4;
 
 fn seed() -> u64 {
     match std::env::var("CHAOS_SEED") {
@@ -76,6 +81,7 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
     let mut rng = Rng::new(seed ^ 0x9011);
     let mut outbound = Vec::new();
     let mut poll_requests = 0;
+    let mut problems = Vec::new();
 
     for round in 0..ROUNDS {
         crashes.set_round(round);
@@ -115,6 +121,12 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
                 .unwrap_or_else(|e| panic!("merchant {action:?} on {}: {e}", order.id));
         }
 
+        // The shop's webhooks: targeted reads of the orders it just changed.
+        let fast = Instant::now();
+        problems
+            .extend(webhooks::fast_path(&world, &mut workload, &mut outbound, POLL_WORKERS).await);
+        let fast = fast.elapsed();
+
         // Afosto's commands, applied by `apply-commands`.
         workload.now_ms = connector::ports::Clock::now(world.clock.as_ref()).timestamp_millis();
         let deliveries = workload.commands(round);
@@ -125,7 +137,8 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
             .await;
         let applied = applying.elapsed();
 
-        // Five minutes later the schedule fires; some tenants get their request twice.
+        // Five minutes later the schedule fires; some tenants get their request twice. The
+        // webhooks of the orders the commands changed race it on the same consumers.
         world.advance(300);
         let duplicates: Vec<usize> = (0..SHOPS).filter(|_| rng.chance(0.5)).collect();
         poll_requests += world.schedule(&duplicates).await;
@@ -134,16 +147,18 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
             .consuming(world.drain_polls(POLL_WORKERS), &mut outbound)
             .await;
         let polled = polling.elapsed();
-        workload.poll_all();
-        workload.orders_emitted(
-            round,
-            connector::ports::Clock::now(world.clock.as_ref()).timestamp_millis(),
-        );
+        workload.poll_all(connector::ports::Clock::now(world.clock.as_ref()).timestamp_millis());
+        problems.extend(webhooks::checkpoint(
+            &outbound,
+            &workload,
+            &format!("after round {round}'s scheduled poll"),
+        ));
         // Everything is quiet: close SQS's deduplication window before the next round.
         world.queue_clock.jump(TimeDelta::seconds(301));
         eprintln!(
-            "chaos round {round}: {:.1} s (commands {:.1} s, polls {:.1} s), {} orders, {} commands so far",
+            "chaos round {round}: {:.1} s (fast path {:.1} s, commands {:.1} s, polls {:.1} s), {} orders, {} commands so far",
             started.elapsed().as_secs_f64(),
+            fast.as_secs_f64(),
             applied.as_secs_f64(),
             polled.as_secs_f64(),
             workload.orders.iter().map(Vec::len).sum::<usize>(),
@@ -151,9 +166,27 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
         );
     }
 
+    // The reads still delayed (trailing reads, catch-up polls) find nothing new.
+    world.webhooks.settle().await;
+    world.queue_clock.jump(TimeDelta::seconds(301));
+    world
+        .consuming(world.drain_polls(POLL_WORKERS), &mut outbound)
+        .await;
+    problems.extend(webhooks::checkpoint(&outbound, &workload, "at the end"));
+    if workload.stats.fast_path_reads == 0 {
+        problems.push("the webhook fast path sent no order before the commands ran".to_owned());
+    }
+    problems.extend(
+        world
+            .webhooks
+            .refused()
+            .into_iter()
+            .map(|refused| format!("the webhook receiver refused a delivery: {refused}")),
+    );
+
     let stats = world.lock_stats().clone();
     let mut tally = assertions::Tally::default();
-    let mut problems = assertions::shops(&world, &workload);
+    problems.extend(assertions::shops(&world, &workload));
     problems.extend(assertions::order_events(&outbound, &workload, &mut tally));
     problems.extend(assertions::results(
         &outbound,
@@ -186,6 +219,7 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
          shop requests {requests}, faults injected {fired:?} = {fault_total} ({share:.1} %)\n\
          crashes: {poll_crashes} polls, {apply_crashes} commands; retried deliveries: {poll_retries} poll, {command_retries} command ({retried} commands)\n\
          duplicates: {copies} command copies in the window, {late} after it, {poll_dupes} poll requests twice; stale stock levels {stale}, shop orders taking stock {stock_orders}, levels applied less orders Afosto could not know {less_unknown}; canceled before import {canceled}\n\
+         webhooks: {webhooks:?}; orders sent by the fast path before the commands: {fast_reads}\n\
          outbound: {events} order events, {results} results ({copies_out} re-sent results), {reported_skipped} applied commands reported in effect after a retry\n\
          invocations: {poll_invocations} poll-orders ({poll_records} records, {poll_requests} requests), {command_invocations} apply-commands ({command_records} records)\n\
          elapsed {elapsed:.1} s",
@@ -225,6 +259,8 @@ async fn a_thousand_orders_and_commands_survive_faults_crashes_and_duplicates() 
             .flatten()
             .filter(|order| !order.imported)
             .count(),
+        webhooks = world.webhooks.outcomes(),
+        fast_reads = w.fast_path_reads,
         events = tally.order_events,
         results = tally.results,
         copies_out = tally.result_copies,

@@ -43,7 +43,8 @@ impl Stock {
         self.shop -= pieces;
     }
 
-    /// The poll emitted an order with `pieces` of this SKU at `emitted_ms`.
+    /// A read emitted an order with `pieces` of this SKU at `emitted_ms`: the fast path's,
+    /// before the round's stock levels, or the scheduled poll's, after them.
     pub fn order_emitted(&mut self, pieces: i64, emitted_ms: i64) {
         if self.tracked {
             self.unknown.push((emitted_ms, pieces));

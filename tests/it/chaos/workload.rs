@@ -104,6 +104,8 @@ pub struct WorkloadStats {
     pub copies_same_window: usize,
     pub copies_after_window: usize,
     pub permanent_failures: usize,
+    /// Orders whose changes the webhook fast path sent before the commands ran.
+    pub fast_path_reads: usize,
 }
 
 /// One action an order can take next.
@@ -591,28 +593,28 @@ impl Workload {
         out.push(OutgoingMessage::fifo(text, command.message_group_id(), id));
     }
 
-    /// After the round's poll: the events each order must have produced by now.
-    /// The round's poll emitted (`order.created`) the orders placed in `round` at
-    /// `emitted_ms`; one canceled before import is never emitted.
-    pub fn orders_emitted(&mut self, round: usize, emitted_ms: i64) {
-        for (shop, orders) in self.orders.iter().enumerate() {
-            for order in orders
-                .iter()
-                .filter(|o| o.created_round == round && o.imported)
-            {
-                for line in &order.lines {
-                    if let Some(stock) = self.stock[shop].get_mut(&line.sku) {
-                        stock.order_emitted(i64::from(line.quantity), emitted_ms);
-                    }
-                }
+    /// A read of order `index` of `shop` now: the events it must produce, and, when it is
+    /// the order's import, its pieces emitted to Afosto at `now_ms` (its stock SKUs). An
+    /// order canceled before any read is never emitted.
+    pub fn read(&mut self, shop: usize, index: usize, now_ms: i64) {
+        let order = &mut self.orders[shop][index];
+        let was_imported = order.imported;
+        order.poll();
+        if was_imported || !order.imported {
+            return;
+        }
+        for line in &order.lines {
+            if let Some(stock) = self.stock[shop].get_mut(&line.sku) {
+                stock.order_emitted(i64::from(line.quantity), now_ms);
             }
         }
     }
 
-    pub fn poll_all(&mut self) {
-        for orders in &mut self.orders {
-            for order in orders.iter_mut() {
-                order.poll();
+    /// The scheduled poll after a round reads every order.
+    pub fn poll_all(&mut self, now_ms: i64) {
+        for shop in 0..SHOPS {
+            for index in 0..self.orders[shop].len() {
+                self.read(shop, index, now_ms);
             }
         }
     }

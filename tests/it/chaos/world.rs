@@ -28,6 +28,7 @@ use secrecy::SecretString;
 
 use super::faults::{Crashes, REQUEST_TIMEOUT};
 use super::stock::{COUNTING_LOCATIONS, IGNORED_LOCATION};
+use super::webhooks::Webhooks;
 use super::workload::{INITIAL_STOCK, PRODUCTS, SHOPS, STOCK_SKUS, tenant};
 
 /// The queues' clock: real time, plus the gaps between rounds. A round is five minutes
@@ -120,6 +121,7 @@ pub struct World {
     pub poll: PollOrders,
     pub apply: ApplyCommands,
     pub tenants: Vec<TenantId>,
+    pub webhooks: Webhooks,
     poll_source: SqsEventSource,
     command_source: SqsEventSource,
     pub stats: Mutex<DriveStats>,
@@ -157,6 +159,8 @@ impl World {
         for shop in 0..SHOPS {
             tenants.push(register(&sandbox, &stores, shop, epoch).await);
         }
+        let webhooks =
+            Webhooks::start(&stores, queues.poll.clone(), queue_clock.clone(), &tenants).await;
 
         let poller_clock: Arc<dyn Clock> = clock.clone();
         let service = PollService::new(
@@ -209,6 +213,7 @@ impl World {
             poll,
             apply,
             tenants,
+            webhooks,
             poll_source,
             command_source,
             stats: Mutex::new(DriveStats::default()),
@@ -458,14 +463,11 @@ impl World {
     }
 }
 
-/// Nothing visible, in flight or delayed.
+/// Nothing visible or in flight. Delayed messages (the webhook receiver's trailing reads
+/// and catch-up polls) wait for their time, which may be the next round's.
 async fn idle(queue: &dyn MessageQueue) -> bool {
-    queue
-        .depth()
-        .await
-        .expect("the queue reports its depth")
-        .total()
-        == 0
+    let depth = queue.depth().await.expect("the queue reports its depth");
+    depth.visible + depth.in_flight == 0
 }
 
 /// A shop with the workload's products and its tenant, stock synced from `wh-1` and `wh-3`.

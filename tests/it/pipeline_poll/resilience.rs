@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsMessage;
-use connector::pipeline::poll::{PollError, PollHooks, PollOutcome, PollSettings, PollStep};
+use connector::pipeline::poll::{
+    PollError, PollHooks, PollOutcome, PollSettings, PollStep, targeted_read_owner,
+};
 use connector::pipeline::poll_request::PollTrigger;
 use connector::pipeline::sqs_batch::{Record, RecordHandler, RecordOutcome};
 use connector::ports::Clock;
@@ -21,6 +23,7 @@ both_backends!(
     a_crash_at_any_step_yields_the_same_events_exactly_once,
     a_shop_under_429_and_5xx_converges,
     the_lease_keeps_polls_of_one_tenant_apart,
+    a_scheduled_poll_held_off_by_a_targeted_read_is_retried_not_dropped,
 );
 
 /// Fails the first time the poll reaches `step`, like a crash there.
@@ -247,4 +250,45 @@ async fn the_lease_keeps_polls_of_one_tenant_apart(backend: Backend) {
     let outcome = world.poll(&service).await.expect("poll");
     assert!(matches!(outcome, PollOutcome::Completed(_)), "{outcome:?}");
     assert_eq!(world.drain_events().await.len(), 1);
+}
+
+/// Found by the chaos test (webhook reads racing scheduled polls): a scheduled poll that met
+/// the lease of a targeted read was acknowledged as covered, but that read covers one order,
+/// not the window. The window's other orders then waited for the next schedule, with
+/// webhooks arriving all the time for many schedules, and an order canceled meanwhile was
+/// never sent at all.
+async fn a_scheduled_poll_held_off_by_a_targeted_read_is_retried_not_dropped(backend: Backend) {
+    let world = World::start(backend).await;
+    let service = world.service(PollSettings::default());
+    world.order(&[("MUG-1", 1)]);
+    world.settle();
+    let poll_state = &world.stores.poll_state;
+    let read = poll_state.get(&world.tenant).await.expect("state");
+    let held = poll_state
+        .acquire_lease_at(
+            &world.tenant,
+            read.version,
+            &targeted_read_owner("another-poller"),
+            Duration::from_secs(60),
+            world.clock.now(),
+        )
+        .await
+        .expect("lease");
+    assert!(matches!(held, VersionedLeaseOutcome::Acquired(_)));
+    let body = world.request(PollTrigger::Schedule).to_json();
+    let message = SqsMessage::default();
+    let outcome = service
+        .handle(Record {
+            message_id: "m-1",
+            body: &body,
+            receive_count: 1,
+            group_id: None,
+            message: &message,
+        })
+        .await;
+    assert!(
+        matches!(outcome, RecordOutcome::Retry { .. }),
+        "the schedule comes back once the read is done: {outcome:?}"
+    );
+    assert!(world.drain_events().await.is_empty());
 }

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use connector::metrics::{Metric, Metrics};
-use connector::pipeline::poll::{PollError, PollOutcome, PollService, PollSettings};
+use connector::pipeline::poll::{
+    PollError, PollOutcome, PollService, PollSettings, is_targeted_read,
+};
 use connector::pipeline::poll_request::PollTrigger;
 use contracts::order_event::OrderEvent;
 use futures::future::join_all;
@@ -29,9 +31,10 @@ async fn until_done(world: &World, service: &PollService, trigger: PollTrigger) 
     for _ in 0..50 {
         match service.poll(&world.request(trigger.clone())).await {
             Ok(PollOutcome::Completed(stats)) => return stats.events_sent,
-            Ok(PollOutcome::LeaseHeld { .. }) => {
-                if trigger == PollTrigger::Schedule {
-                    // Acknowledged by the poller: the running poll covers it.
+            Ok(PollOutcome::LeaseHeld { owner, .. }) => {
+                if trigger == PollTrigger::Schedule && !is_targeted_read(&owner) {
+                    // Acknowledged by the poller: the running window poll covers it (a
+                    // targeted read does not, and the schedule is retried).
                     return 0;
                 }
             }

@@ -693,6 +693,21 @@ enum Progress {
     StateChanged,
 }
 
+/// The lease owner of a targeted read: `{instance}:order:{unique}`.
+pub fn targeted_read_owner(instance: &str) -> String {
+    format!("{instance}{TARGETED_READ_MARK}{}", Uuid::new_v4().simple())
+}
+
+/// Whether the lease is held by a targeted read. It reads one order, not the window: a
+/// scheduled poll that finds it is retried, never dropped as covered (dropped, the window
+/// waited for the next schedule, and with webhooks arriving all the time it could wait for
+/// many).
+pub fn is_targeted_read(owner: &str) -> bool {
+    owner.contains(TARGETED_READ_MARK)
+}
+
+const TARGETED_READ_MARK: &str = ":order:";
+
 fn delta(duration: Duration) -> TimeDelta {
     TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
 }
@@ -701,8 +716,8 @@ fn delta(duration: Duration) -> TimeDelta {
 pub use crate::error_chain::error_chain;
 
 /// The SQS-triggered entry point: one poll per record. A malformed request is dead-lettered;
-/// a held lease retries later, except for a scheduled poll, which the running poll (or the
-/// next schedule, five minutes on) makes redundant.
+/// a held lease retries later, except for a scheduled poll held off by another window poll,
+/// which the running poll (or the next schedule, five minutes on) makes redundant.
 #[async_trait]
 impl RecordHandler for PollService {
     async fn handle(&self, record: Record<'_>) -> RecordOutcome {
@@ -712,7 +727,7 @@ impl RecordHandler for PollService {
         };
         match self.poll(&request).await {
             Ok(PollOutcome::LeaseHeld { owner, until }) => match request.trigger {
-                PollTrigger::Schedule => RecordOutcome::Done,
+                PollTrigger::Schedule if !is_targeted_read(&owner) => RecordOutcome::Done,
                 _ => RecordOutcome::retry(format!(
                     "tenant {} is being polled by {owner} until {until}",
                     request.tenant

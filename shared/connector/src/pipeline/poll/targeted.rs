@@ -144,7 +144,7 @@ impl PollService {
             stats.shop_requests = client.http_requests().saturating_sub(requests_before);
             return Ok(Some(PollOutcome::Completed(stats)));
         }
-        let owner = format!("{}:order:{}", self.instance, Uuid::new_v4().simple());
+        let owner = super::targeted_read_owner(&self.instance);
         let lease = match self
             .stores
             .poll_state
