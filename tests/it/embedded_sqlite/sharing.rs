@@ -1,5 +1,5 @@
 //! Several processes on one state directory, as a user runs them: `run` keeps going while
-//! `tenant add`, `resync`, `dlq list` and `tenant pause` run beside it, each a process of
+//! `tenant add`, `resync`, `dlq list`, `tenant update` and `tenant pause` run beside it, each a process of
 //! the real binary. What they change takes effect at the runner's next tick.
 
 use std::process::{Child, Command, Stdio};
@@ -138,6 +138,39 @@ async fn cli_commands_beside_a_running_run_take_effect_at_its_next_tick() {
         let emitted = order_events(&events, &id);
         assert_ne!(emitted[0]["eventId"], emitted[1]["eventId"]);
     }
+
+    // `tenant update` beside it: with its order flow turned off the runner stops reading
+    // the shop's orders from its next tick; turned on again, it reads them again.
+    let order_reads = || {
+        sandbox
+            .journal(&JournalFilter {
+                shop: Some(SHOP.to_owned()),
+                method: Some("GET".to_owned()),
+                path: Some("/orders".to_owned()),
+                ..JournalFilter::default()
+            })
+            .len()
+    };
+    let update = |flow: &'static str| {
+        run_cli(
+            cli(&["tenant", "--state-dir", &state_dir, "update", &tenant, flow]),
+            String::new(),
+            vec![],
+        )
+    };
+    let off = update("--no-orders").await;
+    assert_eq!(off.code, 0, "tenant update --no-orders: {}", off.stderr);
+    // A poll that had started before the update may still finish: let one tick pass.
+    tokio::time::sleep(2 * TICK).await;
+    let reads_while_off = order_reads();
+    tokio::time::sleep(4 * TICK).await;
+    assert_eq!(order_reads(), reads_while_off, "orders off: not read");
+    let on = update("--orders").await;
+    assert_eq!(on.code, 0, "tenant update --orders: {}", on.stderr);
+    wait_until("orders read again after the update", || {
+        order_reads() > reads_while_off
+    })
+    .await;
 
     // `tenant pause` beside it: from the next tick on, the shop is not called any more.
     let paused = run_cli(
