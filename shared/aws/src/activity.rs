@@ -16,7 +16,7 @@ use super::keys::{
     tenant_pk,
 };
 use super::table::Table;
-use super::tenants::{decode_position, encode_position};
+use super::tenants::{decode_position, page_of};
 use connector::ports::activity::{Retention, TimeRange, prepare_entry};
 use connector::ports::paging::check_page;
 use connector::ports::{ActivityLog, Page, PageRequest, StoreError};
@@ -121,18 +121,9 @@ impl DynamoActivityLog {
             .send()
             .await
             .map_err(|e| sdk_error("Query", e))?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(|item| from_doc(item, "doc"))
-            .collect::<Result<Vec<ActivityEntry>, _>>()?;
-        let next = output
-            .last_evaluated_key
-            .as_ref()
-            .map(encode_position)
-            .transpose()?;
-        Ok(Page { items, next })
+        page_of(output.items, output.last_evaluated_key.as_ref(), |item| {
+            from_doc::<ActivityEntry>(item, "doc")
+        })
     }
 }
 

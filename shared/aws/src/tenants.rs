@@ -56,6 +56,21 @@ pub(super) fn decode_position(token: &connector::ports::PageToken) -> Result<Ite
     Ok(position.into_iter().map(|(k, v)| (k, s(v))).collect())
 }
 
+/// One page of a Query or Scan answer: its items decoded, and the position after them.
+pub(super) fn page_of<T>(
+    items: Option<Vec<Item>>,
+    last_evaluated_key: Option<&Item>,
+    decode: impl Fn(&Item) -> Result<T, StoreError>,
+) -> Result<Page<T>, StoreError> {
+    let items = items
+        .unwrap_or_default()
+        .iter()
+        .map(decode)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = last_evaluated_key.map(encode_position).transpose()?;
+    Ok(Page { items, next })
+}
+
 #[async_trait]
 impl TenantStore for DynamoTenantStore {
     async fn create(
@@ -176,18 +191,7 @@ impl TenantStore for DynamoTenantStore {
             .send()
             .await
             .map_err(|e| sdk_error("Query", e))?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(decode)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = output
-            .last_evaluated_key
-            .as_ref()
-            .map(encode_position)
-            .transpose()?;
-        Ok(Page { items, next })
+        page_of(output.items, output.last_evaluated_key.as_ref(), decode)
     }
 
     /// A scan for the `CONFIG` items: the operator's `tenant list --all`; no function's
@@ -208,18 +212,7 @@ impl TenantStore for DynamoTenantStore {
             .send()
             .await
             .map_err(|e| sdk_error("Scan", e))?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(decode)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = output
-            .last_evaluated_key
-            .as_ref()
-            .map(encode_position)
-            .transpose()?;
-        Ok(Page { items, next })
+        page_of(output.items, output.last_evaluated_key.as_ref(), decode)
     }
 
     async fn delete(&self, id: &TenantId) -> Result<DeleteOutcome, StoreError> {
