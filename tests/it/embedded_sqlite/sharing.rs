@@ -9,7 +9,8 @@ use sandbox::JournalFilter;
 use serde_json::Value;
 
 use crate::local_runner::{
-    CLIENT_ID, CLIENT_SECRET, SHOP, count, lines, run_cli, shop_with_orders_created,
+    CLIENT_ID, CLIENT_SECRET, SHOP, add_tenant, count, lines, owned, run_cli,
+    shop_with_orders_created,
 };
 
 /// The runner's tick (its `--interval`), standing for the deployment's 5 minutes.
@@ -56,7 +57,6 @@ async fn cli_commands_beside_a_running_run_take_effect_at_its_next_tick() {
     let out = tempfile::tempdir().expect("output dir");
     let state_dir = state.path().display().to_string();
     let events = out.path().join("events.jsonl");
-    let cli = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
 
     let runner = Runner(
         Command::new(crate::support::cli_binary())
@@ -76,27 +76,15 @@ async fn cli_commands_beside_a_running_run_take_effect_at_its_next_tick() {
 
     // `tenant add` beside it: the runner's next tick polls the new tenant.
     let tenant = crate::support::unique_tenant("beside").to_string();
-    let added = run_cli(
-        cli(&[
-            "tenant",
-            "--state-dir",
-            &state_dir,
-            "add",
-            &tenant,
-            "--api-url",
-            &sandbox.shop_api_url(SHOP),
-            "--allow-insecure-url",
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret-stdin",
-            "--start-date",
-            "2020-01-01",
-        ]),
-        format!("{CLIENT_SECRET}\n"),
-        vec![],
+    add_tenant(
+        &state_dir,
+        &tenant,
+        &sandbox.shop_api_url(SHOP),
+        (CLIENT_ID, CLIENT_SECRET),
+        "2020-01-01",
+        &[],
     )
     .await;
-    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
     wait_until("the added tenant's orders imported", || {
         count(&lines(&events), "order.created", None) == orders.len()
     })
@@ -104,7 +92,7 @@ async fn cli_commands_beside_a_running_run_take_effect_at_its_next_tick() {
 
     // `dlq list` beside it works and changes nothing.
     let listed = run_cli(
-        cli(&["dlq", "--state-dir", &state_dir, "list"]),
+        owned(&["dlq", "--state-dir", &state_dir, "list"]),
         String::new(),
         vec![],
     )
@@ -114,7 +102,7 @@ async fn cli_commands_beside_a_running_run_take_effect_at_its_next_tick() {
     // `resync --force` beside it: the running runner reads the orders again and emits them
     // under new event ids.
     let resync = run_cli(
-        cli(&[
+        owned(&[
             "resync",
             "--state-dir",
             &state_dir,
@@ -153,7 +141,7 @@ async fn cli_commands_beside_a_running_run_take_effect_at_its_next_tick() {
     };
     let update = |flow: &'static str| {
         run_cli(
-            cli(&["tenant", "--state-dir", &state_dir, "update", &tenant, flow]),
+            owned(&["tenant", "--state-dir", &state_dir, "update", &tenant, flow]),
             String::new(),
             vec![],
         )
@@ -174,7 +162,7 @@ async fn cli_commands_beside_a_running_run_take_effect_at_its_next_tick() {
 
     // `tenant pause` beside it: from the next tick on, the shop is not called any more.
     let paused = run_cli(
-        cli(&["tenant", "--state-dir", &state_dir, "pause", &tenant]),
+        owned(&["tenant", "--state-dir", &state_dir, "pause", &tenant]),
         String::new(),
         vec![],
     )
@@ -210,30 +198,17 @@ async fn resync_beside_a_run_once_is_processed_by_the_next_run_once_at_the_lates
     let state_dir = state.path().display().to_string();
     let events = out.path().join("events.jsonl");
     let events_arg = events.display().to_string();
-    let cli = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
     let tenant = crate::support::unique_tenant("beside-once").to_string();
-    let added = run_cli(
-        cli(&[
-            "tenant",
-            "--state-dir",
-            &state_dir,
-            "add",
-            &tenant,
-            "--api-url",
-            &sandbox.shop_api_url(SHOP),
-            "--allow-insecure-url",
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret-stdin",
-            "--start-date",
-            "2020-01-01",
-        ]),
-        format!("{CLIENT_SECRET}\n"),
-        vec![],
+    add_tenant(
+        &state_dir,
+        &tenant,
+        &sandbox.shop_api_url(SHOP),
+        (CLIENT_ID, CLIENT_SECRET),
+        "2020-01-01",
+        &[],
     )
     .await;
-    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
-    let run_once = cli(&[
+    let run_once = owned(&[
         "run",
         "--once",
         "--state-dir",
@@ -258,7 +233,7 @@ async fn resync_beside_a_run_once_is_processed_by_the_next_run_once_at_the_lates
             .expect("run --once starts"),
     );
     let resync = run_cli(
-        cli(&[
+        owned(&[
             "resync",
             "--state-dir",
             &state_dir,

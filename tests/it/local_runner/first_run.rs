@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use super::{count, lines, run_cli};
+use super::{count, lines, owned, run_cli};
 
 /// `epages-sync sandbox` as a user starts it; killed when dropped.
 struct SandboxProcess {
@@ -69,10 +69,6 @@ fn place_order(base_url: &str, shop: &str, sku: &str) {
     );
 }
 
-fn owned(args: &[&str]) -> Vec<String> {
-    args.iter().map(|a| (*a).to_owned()).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_run_once_after_sandbox_imports_the_seed_and_explains_newer_orders() {
     let sandbox = tokio::task::block_in_place(start_sandbox);
@@ -89,28 +85,15 @@ async fn a_first_run_once_after_sandbox_imports_the_seed_and_explains_newer_orde
     let dir = state.path().display().to_string();
     let events = state.path().join("events.jsonl");
     let tenant = crate::support::unique_tenant("first-run").to_string();
-    let added = run_cli(
-        owned(&[
-            "tenant",
-            "add",
-            &tenant,
-            "--api-url",
-            api_url,
-            "--allow-insecure-url",
-            "--client-id",
-            client_id,
-            "--client-secret-stdin",
-            "--start-date",
-            "1d",
-            "--include-test-orders",
-            "--state-dir",
-            &dir,
-        ]),
-        format!("{secret}\n"),
-        vec![],
+    super::add_tenant(
+        &dir,
+        &tenant,
+        api_url,
+        (client_id, secret),
+        "1d",
+        &["--include-test-orders"],
     )
     .await;
-    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
     let run_once = owned(&[
         "run",
         "--once",
@@ -168,27 +151,15 @@ async fn an_unreachable_tenant_is_summarised_and_verbosity_flags_work() {
     let state = tempfile::tempdir().expect("state dir");
     let dir = state.path().display().to_string();
     let tenant = crate::support::unique_tenant("unreachable").to_string();
-    let added = run_cli(
-        owned(&[
-            "tenant",
-            "add",
-            &tenant,
-            "--api-url",
-            "http://127.0.0.1:1/api",
-            "--allow-insecure-url",
-            "--client-id",
-            "id",
-            "--client-secret-stdin",
-            "--start-date",
-            "2026-01-01",
-            "--state-dir",
-            &dir,
-        ]),
-        "secret\n".to_owned(),
-        vec![],
+    super::add_tenant(
+        &dir,
+        &tenant,
+        "http://127.0.0.1:1/api",
+        ("id", "secret"),
+        "2026-01-01",
+        &[],
     )
     .await;
-    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
     let run_once = |flag: Option<&str>| {
         let mut args = owned(&[
             "run",
@@ -247,27 +218,15 @@ async fn resync_since_a_duration_is_processed_by_the_next_run_once() {
     let dir = state.path().display().to_string();
     let events = state.path().join("events.jsonl");
     let tenant = crate::support::unique_tenant("resync-24h").to_string();
-    let added = run_cli(
-        owned(&[
-            "--state-dir",
-            &dir,
-            "tenant",
-            "add",
-            &tenant,
-            "--api-url",
-            &sandbox.shop_api_url(super::SHOP),
-            "--allow-insecure-url",
-            "--client-id",
-            super::CLIENT_ID,
-            "--client-secret-stdin",
-            "--start-date",
-            "7d",
-        ]),
-        format!("{}\n", super::CLIENT_SECRET),
-        vec![],
+    super::add_tenant(
+        &dir,
+        &tenant,
+        &sandbox.shop_api_url(super::SHOP),
+        (super::CLIENT_ID, super::CLIENT_SECRET),
+        "7d",
+        &[],
     )
     .await;
-    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
     let run_once = owned(&[
         "run",
         "--once",

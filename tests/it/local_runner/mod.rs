@@ -52,6 +52,42 @@ pub(crate) async fn run_cli(args: Vec<String>, stdin: String, env: Vec<(&str, &s
     })
 }
 
+/// Command-line arguments as the CLI runners take them.
+pub(crate) fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
+}
+
+/// `tenant add` of a custom-app tenant into `state_dir`, its client secret on stdin and its
+/// plain-HTTP shop URL allowed (the sandbox's, or one where nothing listens), asserted to
+/// succeed. `extra` options follow the common ones.
+pub(crate) async fn add_tenant(
+    state_dir: &str,
+    tenant: &str,
+    api_url: &str,
+    (client_id, client_secret): (&str, &str),
+    start_date: &str,
+    extra: &[&str],
+) {
+    let mut args = owned(&[
+        "tenant",
+        "--state-dir",
+        state_dir,
+        "add",
+        tenant,
+        "--api-url",
+        api_url,
+        "--allow-insecure-url",
+        "--client-id",
+        client_id,
+        "--client-secret-stdin",
+        "--start-date",
+        start_date,
+    ]);
+    args.extend(owned(extra));
+    let added = run_cli(args, format!("{client_secret}\n"), vec![]).await;
+    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
+}
+
 /// The shop, its two orders created at `created_at` (the sandbox clock's now when `None`).
 pub(crate) async fn shop_with_orders_created(
     created_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -110,31 +146,15 @@ async fn run_once_applies_stdin_commands_and_then_run_listen_takes_webhooks() {
     let rejects = out.path().join("rejects.jsonl");
     let tenant = crate::support::unique_tenant("runner").to_string();
 
-    let added = run_cli(
-        [
-            "tenant",
-            "--state-dir",
-            &state_dir,
-            "add",
-            &tenant,
-            "--api-url",
-            &sandbox.shop_api_url(SHOP),
-            "--allow-insecure-url",
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret-stdin",
-            "--start-date",
-            "2020-01-01",
-            "--location",
-            "wh-1=shop",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-        format!("{CLIENT_SECRET}\n"),
-        vec![],
+    add_tenant(
+        &state_dir,
+        &tenant,
+        &sandbox.shop_api_url(SHOP),
+        (CLIENT_ID, CLIENT_SECRET),
+        "2020-01-01",
+        &["--location", "wh-1=shop"],
     )
     .await;
-    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
 
     let (paid_id, paid_number) = &orders[0];
     let ship = json!({
@@ -383,29 +403,15 @@ async fn run_once_exits_3_after_a_failed_poll_and_a_dead_letter() {
     let state_dir = state.path().display().to_string();
     let tenant = crate::support::unique_tenant("runner-down").to_string();
     // Nothing listens on port 1: every token request is refused at once.
-    let added = run_cli(
-        [
-            "tenant",
-            "--state-dir",
-            &state_dir,
-            "add",
-            &tenant,
-            "--api-url",
-            "http://127.0.0.1:1/api",
-            "--allow-insecure-url",
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret-stdin",
-            "--start-date",
-            "2020-01-01",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-        format!("{CLIENT_SECRET}\n"),
-        vec![],
+    add_tenant(
+        &state_dir,
+        &tenant,
+        "http://127.0.0.1:1/api",
+        (CLIENT_ID, CLIENT_SECRET),
+        "2020-01-01",
+        &[],
     )
     .await;
-    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
     let run = run_cli(
         [
             "run",
@@ -447,29 +453,15 @@ async fn resync_force_is_processed_by_the_next_run_once() {
     let state_dir = state.path().display().to_string();
     let events = out.path().join("events.jsonl");
     let tenant = crate::support::unique_tenant("runner-resync").to_string();
-    let added = run_cli(
-        [
-            "tenant",
-            "--state-dir",
-            &state_dir,
-            "add",
-            &tenant,
-            "--api-url",
-            &sandbox.shop_api_url(SHOP),
-            "--allow-insecure-url",
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret-stdin",
-            "--start-date",
-            "2020-01-01",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-        format!("{CLIENT_SECRET}\n"),
-        vec![],
+    add_tenant(
+        &state_dir,
+        &tenant,
+        &sandbox.shop_api_url(SHOP),
+        (CLIENT_ID, CLIENT_SECRET),
+        "2020-01-01",
+        &[],
     )
     .await;
-    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
     let run_once = [
         "run",
         "--once",

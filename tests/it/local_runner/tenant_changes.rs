@@ -2,11 +2,10 @@
 //! settings (beside a running `run` this needs the shared SQLite state of issue 15; on the
 //! file state the runs here take turns).
 
-use super::{CLIENT_ID, CLIENT_SECRET, SHOP, count, lines, run_cli, shop_with_orders_created};
-
-fn owned(args: &[&str]) -> Vec<String> {
-    args.iter().map(|a| (*a).to_owned()).collect()
-}
+use super::{
+    CLIENT_ID, CLIENT_SECRET, SHOP, add_tenant, count, lines, owned, run_cli,
+    shop_with_orders_created,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_updated_payment_filter_applies_to_the_next_run_and_resync() {
@@ -18,29 +17,15 @@ async fn an_updated_payment_filter_applies_to_the_next_run_and_resync() {
     let events = state.path().join("events.jsonl");
     let tenant = crate::support::unique_tenant("runner-update").to_string();
     let api_url = sandbox.shop_api_url(SHOP);
-    let added = run_cli(
-        owned(&[
-            "tenant",
-            "add",
-            &tenant,
-            "--api-url",
-            &api_url,
-            "--allow-insecure-url",
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret-stdin",
-            "--start-date",
-            "1d",
-            "--payment-status",
-            "paid",
-            "--state-dir",
-            &dir,
-        ]),
-        format!("{CLIENT_SECRET}\n"),
-        vec![],
+    add_tenant(
+        &dir,
+        &tenant,
+        &api_url,
+        (CLIENT_ID, CLIENT_SECRET),
+        "1d",
+        &["--payment-status", "paid"],
     )
     .await;
-    assert_eq!(added.code, 0, "tenant add: {}", added.stderr);
     let run_once = owned(&[
         "run",
         "--once",
