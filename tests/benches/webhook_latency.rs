@@ -26,7 +26,7 @@ use beyond::HttpSettings;
 use chrono::{TimeDelta, Utc};
 use connector::auth::ShopClients;
 use connector::epages_webhook::registration::register_webhooks;
-use connector::epages_webhook::{WebhookConfig, WebhookDelivery, WebhookReceiver};
+use connector::epages_webhook::{WebhookConfig, WebhookReceiver, delivery_of};
 use connector::lambda::{PollOrders, SqsEventSource};
 use connector::pipeline::poll::{PollService, PollSettings};
 use connector::ports::activity::Retention;
@@ -131,19 +131,7 @@ async fn setup() -> Bench {
             move |uri: http::Uri, headers: http::HeaderMap, body: String| {
                 let receiver = receiver.clone();
                 async move {
-                    let values = |name: &str| {
-                        headers
-                            .get_all(name)
-                            .iter()
-                            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-                            .collect::<Vec<_>>()
-                    };
-                    let delivery = WebhookDelivery {
-                        query: uri.query().map(str::to_owned),
-                        signatures: values("x-epages-signature"),
-                        event_type: values("x-epages-webhook-event-type").into_iter().next(),
-                        body,
-                    };
+                    let delivery = delivery_of(&headers, uri.query().map(str::to_owned), body);
                     match receiver.handle(&delivery).await {
                         Ok(_) => http::StatusCode::OK,
                         Err(error) => http::StatusCode::from_u16(error.status())

@@ -22,8 +22,7 @@ use connector::afosto_webhook::{AfostoWebhook, WebhookSettings};
 use connector::auth::ShopClients;
 use connector::epages_webhook::registration::{Registration, register_webhooks};
 use connector::epages_webhook::{
-    EVENT_TYPE_HEADER, SIGNATURE_HEADER, ShopInstallationProbe, WebhookConfig, WebhookDelivery,
-    WebhookReceiver,
+    ShopInstallationProbe, WebhookConfig, WebhookReceiver, delivery_of,
 };
 use connector::ports::PageRequest;
 use url::Url;
@@ -151,27 +150,10 @@ async fn epages(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let values = |name: &str| -> Vec<String> {
-        headers
-            .get_all(name)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .filter(|value| !value.is_empty())
-            .take(connector::epages_webhook::MAX_SIGNATURES + 1)
-            .map(str::to_owned)
-            .collect()
-    };
     let Ok(body) = String::from_utf8(body.to_vec()) else {
         return (StatusCode::BAD_REQUEST, "the body is not UTF-8").into_response();
     };
-    let delivery = WebhookDelivery {
-        query: uri.query().map(str::to_owned),
-        signatures: values(SIGNATURE_HEADER),
-        event_type: values(EVENT_TYPE_HEADER).into_iter().next(),
-        body,
-    };
+    let delivery = delivery_of(&headers, uri.query().map(str::to_owned), body);
     match receivers.epages.handle(&delivery).await {
         Ok(outcome) => (
             StatusCode::OK,

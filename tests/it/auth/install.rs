@@ -94,19 +94,11 @@ pub async fn harness(kind: Kind) -> Harness {
             move |uri: http::Uri, headers: http::HeaderMap, body: String| {
                 let served = served.clone();
                 async move {
-                    let values = |name: &str| {
-                        headers
-                            .get_all(name)
-                            .iter()
-                            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-                            .collect::<Vec<_>>()
-                    };
-                    let delivery = WebhookDelivery {
-                        query: uri.query().map(str::to_owned),
-                        signatures: values("x-epages-signature"),
-                        event_type: values("x-epages-webhook-event-type").into_iter().next(),
+                    let delivery = connector::epages_webhook::delivery_of(
+                        &headers,
+                        uri.query().map(str::to_owned),
                         body,
-                    };
+                    );
                     match served.handle(&delivery).await {
                         Ok(_) => http::StatusCode::OK,
                         Err(error) => http::StatusCode::from_u16(error.status())

@@ -617,22 +617,8 @@ impl Slots<'_> {
 }
 
 /// Reads a delivery from a Function URL event (multiple header values arrive joined by
-/// commas; base64 never contains one). At most [`MAX_SIGNATURES`] + 1 values are kept:
-/// enough for [`WebhookReceiver::handle`] to refuse the lot.
+/// commas; base64 never contains one).
 pub fn delivery_from(request: &LambdaFunctionUrlRequest) -> Result<WebhookDelivery, WebhookError> {
-    let header_values = |name: &str, limit: usize| -> Vec<String> {
-        request
-            .headers
-            .get_all(name)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .filter(|value| !value.is_empty())
-            .take(limit)
-            .map(str::to_owned)
-            .collect()
-    };
     let body = match (&request.body, request.is_base64_encoded) {
         (None, _) => String::new(),
         // Base64 is 4/3 of the bytes: refuse an oversized body before decoding it.
@@ -646,12 +632,40 @@ pub fn delivery_from(request: &LambdaFunctionUrlRequest) -> Result<WebhookDelive
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .ok_or(WebhookError::BadBody)?,
     };
-    Ok(WebhookDelivery {
-        query: request.raw_query_string.clone(),
+    Ok(delivery_of(
+        &request.headers,
+        request.raw_query_string.clone(),
+        body,
+    ))
+}
+
+/// A delivery from what any HTTP front end has of a request: its headers (a header given
+/// several times, or with values joined by commas, counts every value), its query and its
+/// body. At most [`MAX_SIGNATURES`] + 1 signatures are kept: enough for
+/// [`WebhookReceiver::handle`] to refuse the lot.
+pub fn delivery_of(
+    headers: &http::HeaderMap,
+    query: Option<String>,
+    body: String,
+) -> WebhookDelivery {
+    let header_values = |name: &str, limit: usize| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+            .take(limit)
+            .map(str::to_owned)
+            .collect()
+    };
+    WebhookDelivery {
+        query,
         signatures: header_values(SIGNATURE_HEADER, MAX_SIGNATURES + 1),
         event_type: header_values(EVENT_TYPE_HEADER, 1).into_iter().next(),
         body,
-    })
+    }
 }
 
 pub(crate) fn json_response(status: u16, body: &serde_json::Value) -> LambdaFunctionUrlResponse {
