@@ -155,10 +155,7 @@ impl BeyondClient {
         operation: &'static str,
         url: Url,
     ) -> Result<T, BeyondError> {
-        let answer = self
-            .call(operation, Method::GET, url, None, RequestSafety::Safe)
-            .await?;
-        decode(operation, &answer.body)
+        Ok(self.get_json_dated(operation, url).await?.value)
     }
 
     /// Like [`Self::get_json`], with the answer's `Date`.
@@ -202,9 +199,10 @@ impl BeyondClient {
         body: Option<&B>,
         safety: RequestSafety,
     ) -> Result<T, BeyondError> {
-        let body = body.map(|b| encode(operation, b)).transpose()?;
-        let answer = self.call(operation, method, url, body, safety).await?;
-        decode(operation, &answer.body)
+        Ok(self
+            .send_json_dated(operation, method, url, body, safety)
+            .await?
+            .value)
     }
 
     /// Sends a request whose answer body is not needed (204 or ignored).
