@@ -100,18 +100,8 @@ pub(super) fn failure_entry(
     reason: String,
     at: DateTime<Utc>,
 ) -> ActivityEntry {
-    ActivityEntry {
-        tenant: tenant.clone(),
-        entry_id: Uuid::new_v4().to_string(),
-        at,
-        entity: EntityRef::order(order.id.to_string(), order.order_number.clone()),
-        direction: Direction::EpagesToAfosto,
-        action: action.to_owned(),
-        outcome: ActivityOutcome::Failed,
-        // The activity log is a sink: redacted and capped.
-        error: Some(crate::error_chain::sink_text(&reason)),
-        correlation: Correlation::default(),
-    }
+    let entity = EntityRef::order(order.id.to_string(), order.order_number.clone());
+    failed_entry(tenant, entity, action, &reason, at)
 }
 
 /// A poll that failed as a whole (the shop unreachable, retries exhausted, a refused token):
@@ -122,20 +112,31 @@ pub(super) fn poll_failure_entry(
     message: &str,
     at: DateTime<Utc>,
 ) -> ActivityEntry {
+    let entity = EntityRef {
+        kind: EntityKind::Tenant,
+        id: tenant.to_string(),
+        number: None,
+    };
+    failed_entry(tenant, entity, "poll", message, at)
+}
+
+fn failed_entry(
+    tenant: &TenantId,
+    entity: EntityRef,
+    action: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> ActivityEntry {
     ActivityEntry {
         tenant: tenant.clone(),
         entry_id: Uuid::new_v4().to_string(),
         at,
-        entity: EntityRef {
-            kind: EntityKind::Tenant,
-            id: tenant.to_string(),
-            number: None,
-        },
+        entity,
         direction: Direction::EpagesToAfosto,
-        action: "poll".to_owned(),
+        action: action.to_owned(),
         outcome: ActivityOutcome::Failed,
         // The activity log is a sink: redacted and capped.
-        error: Some(crate::error_chain::sink_text(message)),
+        error: Some(crate::error_chain::sink_text(reason)),
         correlation: Correlation::default(),
     }
 }
